@@ -1,0 +1,288 @@
+//! Experiment configuration: one TOML file with the sections `[data]`, `[subword]`, `[model]`,
+//! `[training]` and `[decoding]`. Every key has a default (given in its docstring and in
+//! `configs/reference.toml`); unknown keys are an error so that typos do not pass silently.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::data::corpus::EmptyLinePolicy;
+
+/// The whole experiment: where the data is, how it is segmented, the model, its training and
+/// the decoding used for validation and translation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Parallel data files and reading policy.
+    pub data: DataConfig,
+    /// Subword (BPE) segmentation.
+    pub subword: SubwordConfig,
+    /// Encoder-decoder architecture.
+    pub model: ModelConfig,
+    /// Optimisation, validation, checkpoints.
+    pub training: TrainingConfig,
+    /// Search used for validation BLEU and as `tolk translate`'s defaults.
+    pub decoding: DecodingConfig,
+}
+
+/// `[data]`: sentence-aligned plain-text files (`.gz` allowed). Relative paths are resolved
+/// against the directory of the config file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// Training source file. Default `data/multi30k/train.de.gz`.
+    pub train_src: PathBuf,
+    /// Training target file. Default `data/multi30k/train.en.gz`.
+    pub train_tgt: PathBuf,
+    /// Validation source file. Default `data/multi30k/val.de.gz`.
+    pub valid_src: PathBuf,
+    /// Validation target file. Default `data/multi30k/val.en.gz`.
+    pub valid_tgt: PathBuf,
+    /// What to do with a pair where a side is empty: `"skip"` (count and log) or `"fail"`.
+    /// Default `"skip"`.
+    pub empty_lines: EmptyLinePolicy,
+    /// Training pairs whose source has more subwords than this are dropped (counted and
+    /// logged). Default 100.
+    pub max_src_len: usize,
+    /// Training pairs whose target has more subwords than this are dropped. Default 100.
+    pub max_tgt_len: usize,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            train_src: "data/multi30k/train.de.gz".into(),
+            train_tgt: "data/multi30k/train.en.gz".into(),
+            valid_src: "data/multi30k/val.de.gz".into(),
+            valid_tgt: "data/multi30k/val.en.gz".into(),
+            empty_lines: EmptyLinePolicy::Skip,
+            max_src_len: 100,
+            max_tgt_len: 100,
+        }
+    }
+}
+
+/// `[subword]`: BPE learned on the training data with the `tokenizers` crate.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubwordConfig {
+    /// One BPE model for both languages (`tokenizer.json`) or one per side
+    /// (`tokenizer.src.json`, `tokenizer.tgt.json`). Default `true`.
+    pub joint: bool,
+    /// Vocabulary size per model, special tokens included. Default 8000.
+    pub vocab_size: usize,
+    /// Minimum pair frequency for a BPE merge. Default 2.
+    pub min_frequency: u64,
+}
+
+impl Default for SubwordConfig {
+    fn default() -> Self {
+        Self {
+            joint: true,
+            vocab_size: 8000,
+            min_frequency: 2,
+        }
+    }
+}
+
+/// Recurrent cell used by encoder and decoder.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RnnType {
+    /// Gated recurrent unit (Cho et al. 2014).
+    Gru,
+    /// Long short-term memory (Hochreiter & Schmidhuber 1997).
+    Lstm,
+}
+
+/// Deep output layer before the vocabulary projection (Bahdanau et al. 2015, appendix A.2.2).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputLayerType {
+    /// Maxout over pairs of units (Goodfellow et al. 2013), as in Bahdanau et al.
+    Maxout,
+    /// tanh.
+    Tanh,
+}
+
+/// `[model]`: sizes of the encoder-decoder.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// `"gru"` or `"lstm"`, for encoder and decoder. Default `"gru"`.
+    pub rnn: RnnType,
+    /// Source embedding size. Default 256.
+    pub src_embed_dim: usize,
+    /// Target embedding size. Default 256.
+    pub tgt_embed_dim: usize,
+    /// Hidden size of each encoder direction; annotations have `2 * encoder_hidden`. Default 256.
+    pub encoder_hidden: usize,
+    /// Stacked bidirectional encoder layers. Default 1.
+    pub encoder_layers: usize,
+    /// Decoder state size. Default 512.
+    pub decoder_hidden: usize,
+    /// Hidden size of the additive attention MLP. Default 512.
+    pub attention_dim: usize,
+    /// Size of the deep output layer (before maxout halves it). Default 512.
+    pub output_dim: usize,
+    /// `"maxout"` or `"tanh"`. Default `"maxout"`.
+    pub output_layer: OutputLayerType,
+    /// Dropout probability on embeddings, between encoder layers and before the output
+    /// projection. Default 0.3.
+    pub dropout: f64,
+    /// Share the target embedding matrix with the output projection (Press & Wolf 2017);
+    /// requires `output_dim` (halved for maxout) to equal `tgt_embed_dim`. Default `false`.
+    pub tie_target_embeddings: bool,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            rnn: RnnType::Gru,
+            src_embed_dim: 256,
+            tgt_embed_dim: 256,
+            encoder_hidden: 256,
+            encoder_layers: 1,
+            decoder_hidden: 512,
+            attention_dim: 512,
+            output_dim: 512,
+            output_layer: OutputLayerType::Maxout,
+            dropout: 0.3,
+            tie_target_embeddings: false,
+        }
+    }
+}
+
+/// `[training]`: optimisation and bookkeeping.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainingConfig {
+    /// Directory for checkpoints, tokenizer, metrics. Relative to the config file. Default
+    /// `runs/model`.
+    pub model_dir: PathBuf,
+    /// Seed for data order, initialisation and dropout. Default 42.
+    pub seed: u64,
+    /// Batch budget in padded tokens: sentences × longest side. Default 2000.
+    pub batch_tokens: usize,
+    /// Stop after this many epochs. Default 30.
+    pub max_epochs: usize,
+    /// Stop after this many updates (0 = no limit). Default 0.
+    pub max_steps: usize,
+    /// Stop after this many minutes of wall time (0 = no limit); checked after each update.
+    /// Default 0.
+    pub max_minutes: f64,
+    /// Adam learning rate. Default 0.001.
+    pub learning_rate: f64,
+    /// Adam (beta1, beta2). Default (0.9, 0.999).
+    pub adam_betas: (f64, f64),
+    /// Adam epsilon. Default 1e-8.
+    pub adam_eps: f64,
+    /// Global gradient-norm clipping threshold (0 = off). Default 1.0.
+    pub clip_grad_norm: f64,
+    /// Label smoothing epsilon (Szegedy et al. 2016). Default 0.1.
+    pub label_smoothing: f64,
+    /// Validate (perplexity and greedy BLEU on the validation set) every this many updates;
+    /// also at the end of each epoch when 0. Default 1000.
+    pub validate_every: usize,
+    /// Multiply the learning rate by `lr_decay_factor` after this many validations without a
+    /// new best validation BLEU. Default 2.
+    pub lr_patience: usize,
+    /// Factor for reduce-on-plateau. Default 0.5.
+    pub lr_decay_factor: f64,
+    /// Learning rate floor; training stops when the rate would fall below it. Default 1e-5.
+    pub min_learning_rate: f64,
+    /// Stop after this many validations without a new best BLEU (0 = never). Default 8.
+    pub early_stopping_patience: usize,
+    /// Intra-op threads for libtorch (0 = number of cores). Default 0.
+    pub threads: usize,
+    /// Log a progress line every this many updates. Default 100.
+    pub log_every: usize,
+    /// Device: `"cpu"` or `"cuda"` (falls back to CPU if none). Default `"cpu"`.
+    pub device: String,
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        Self {
+            model_dir: "runs/model".into(),
+            seed: 42,
+            batch_tokens: 2000,
+            max_epochs: 30,
+            max_steps: 0,
+            max_minutes: 0.0,
+            learning_rate: 1e-3,
+            adam_betas: (0.9, 0.999),
+            adam_eps: 1e-8,
+            clip_grad_norm: 1.0,
+            label_smoothing: 0.1,
+            validate_every: 1000,
+            lr_patience: 2,
+            lr_decay_factor: 0.5,
+            min_learning_rate: 1e-5,
+            early_stopping_patience: 8,
+            threads: 0,
+            log_every: 100,
+            device: "cpu".into(),
+        }
+    }
+}
+
+/// `[decoding]`: beam search settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecodingConfig {
+    /// Beam size for `tolk translate` (1 = greedy). Default 5.
+    pub beam_size: usize,
+    /// GNMT length-penalty exponent alpha (Wu et al. 2016, eq. 14); 0 = none. Default 1.0.
+    pub length_penalty: f64,
+    /// Maximum output length as a multiple of the source length (plus 5 tokens). Default 1.5.
+    pub max_len_ratio: f64,
+    /// Sentence budget per translation batch, in source tokens × sentences. Default 4000.
+    pub batch_tokens: usize,
+}
+
+impl Default for DecodingConfig {
+    fn default() -> Self {
+        Self {
+            beam_size: 5,
+            length_penalty: 1.0,
+            max_len_ratio: 1.5,
+            batch_tokens: 4000,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a TOML config; relative data and model paths are made relative to the file's
+    /// directory.
+    ///
+    /// Errors: unreadable file, TOML syntax errors and unknown keys (with line and column).
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.resolve_paths(base);
+        Ok(config)
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.data.train_src);
+        fix(&mut self.data.train_tgt);
+        fix(&mut self.data.valid_src);
+        fix(&mut self.data.valid_tgt);
+        fix(&mut self.training.model_dir);
+    }
+
+    /// Serialises to TOML (written into the model directory as `config.toml`).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serialises")
+    }
+}

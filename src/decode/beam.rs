@@ -1,0 +1,180 @@
+//! Batched beam search with the GNMT length penalty (Wu et al. 2016, arXiv 1609.08144, §7).
+//!
+//! All `B × K` live hypotheses of a batch advance together in one decoder step. A sentence
+//! is finished once it holds `K` ended hypotheses (EOS produced or length limit reached);
+//! hypotheses are ranked by `log P(Y|X) / lp(Y)`.
+
+use tch::{Device, Kind, Tensor};
+
+use super::hypothesis::{length_penalty, Hypothesis};
+use crate::model::Seq2Seq;
+use crate::subword::{BOS_ID, EOS_ID, PAD_ID};
+
+/// Beam search settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BeamConfig {
+    /// Beam size K (≥ 1).
+    pub beam_size: usize,
+    /// Length-penalty exponent α (0 = rank by raw log-probability).
+    pub length_penalty: f64,
+    /// Hypotheses returned per sentence (≤ K).
+    pub nbest: usize,
+}
+
+#[derive(Clone)]
+struct Live {
+    tokens: Vec<i64>,
+    attention: Vec<Vec<f32>>,
+}
+
+/// Beam search for a batch: `src` `[B, S]`, `lengths` `[B]` (EOS included), `max_len[b]` most
+/// output tokens (EOS included). Returns for each sentence its `nbest` hypotheses, best first.
+pub fn beam_search(
+    model: &Seq2Seq,
+    src: &Tensor,
+    lengths: &Tensor,
+    max_len: &[usize],
+    cfg: BeamConfig,
+    keep_attention: bool,
+) -> Vec<Vec<Hypothesis>> {
+    assert!(cfg.beam_size >= 1 && cfg.nbest >= 1 && cfg.nbest <= cfg.beam_size);
+    tch::no_grad(|| {
+        let device: Device = src.device();
+        let b = src.size()[0] as usize;
+        let k = cfg.beam_size;
+        let expand = Tensor::arange(b as i64, (Kind::Int64, device))
+            .repeat_interleave_self_int(k as i64, 0, None);
+        let encoded = model.encode(src, lengths, false).index_select(&expand);
+        let mut state = model.decoder.init_state(&encoded.enc);
+        let mut prev = Tensor::full([(b * k) as i64], BOS_ID, (Kind::Int64, device));
+        // Only the first hypothesis of each beam is live at the start.
+        let mut init = vec![f32::NEG_INFINITY; b * k];
+        for i in 0..b {
+            init[i * k] = 0.0;
+        }
+        let mut scores = Tensor::from_slice(&init).to_device(device);
+        let mut live: Vec<Live> = vec![
+            Live {
+                tokens: Vec::new(),
+                attention: Vec::new()
+            };
+            b * k
+        ];
+        let mut finished: Vec<Vec<Hypothesis>> = vec![Vec::new(); b];
+        let mut done = vec![false; b];
+        let limit = max_len.iter().copied().max().unwrap_or(0);
+        for t in 0..limit {
+            let out = model
+                .decoder
+                .step(&encoded.enc, &encoded.keys, &prev, &state);
+            let log_probs = out.logits.log_softmax(-1, Kind::Float); // [B·K, V]
+            let vocab = log_probs.size()[1];
+            let cand = (log_probs + scores.unsqueeze(1)).view([b as i64, -1]);
+            let (top_scores, top_idx) = cand.topk((2 * k) as i64, -1, true, true);
+            let top_scores = Vec::<f32>::try_from(top_scores.flatten(0, -1)).expect("f32");
+            let top_idx = Vec::<i64>::try_from(top_idx.flatten(0, -1)).expect("i64");
+            let attn = keep_attention.then(|| {
+                let s = out.attention.size()[1] as usize;
+                (
+                    Vec::<f32>::try_from(out.attention.flatten(0, -1)).expect("f32"),
+                    s,
+                )
+            });
+
+            let mut origin = Vec::with_capacity(b * k);
+            let mut next_tokens = Vec::with_capacity(b * k);
+            let mut next_scores = Vec::with_capacity(b * k);
+            for i in 0..b {
+                let mut chosen = 0;
+                if !done[i] {
+                    for c in 0..2 * k {
+                        let score = top_scores[i * 2 * k + c];
+                        if score == f32::NEG_INFINITY {
+                            break;
+                        }
+                        let idx = top_idx[i * 2 * k + c];
+                        let src_slot = i * k + (idx / vocab) as usize;
+                        let token = idx % vocab;
+                        let at_limit = t + 1 >= max_len[i];
+                        if token == EOS_ID || at_limit {
+                            let parent = &live[src_slot];
+                            let mut tokens = parent.tokens.clone();
+                            if token != EOS_ID {
+                                tokens.push(token);
+                            }
+                            let attention = attn.as_ref().map(|(flat, s)| {
+                                let mut rows = parent.attention.clone();
+                                rows.push(flat[src_slot * s..(src_slot + 1) * s].to_vec());
+                                rows
+                            });
+                            let len = parent.tokens.len() + 1;
+                            finished[i].push(Hypothesis {
+                                tokens,
+                                log_prob: score as f64,
+                                score: score as f64 / length_penalty(len, cfg.length_penalty),
+                                attention,
+                            });
+                        } else if chosen < k {
+                            origin.push(src_slot as i64);
+                            next_tokens.push(token);
+                            next_scores.push(score);
+                            chosen += 1;
+                        }
+                        if chosen >= k {
+                            break;
+                        }
+                    }
+                    if finished[i].len() >= k || t + 1 >= max_len[i] {
+                        done[i] = true;
+                    }
+                }
+                // Keep the tensor shape: fill the rest of this sentence's beam with dead slots.
+                while chosen < k {
+                    origin.push((i * k) as i64);
+                    next_tokens.push(PAD_ID);
+                    next_scores.push(f32::NEG_INFINITY);
+                    chosen += 1;
+                }
+            }
+            if done.iter().all(|&d| d) {
+                break;
+            }
+            if done.iter().any(|&d| d) {
+                for i in 0..b {
+                    if done[i] {
+                        for s in next_scores.iter_mut().skip(i * k).take(k) {
+                            *s = f32::NEG_INFINITY;
+                        }
+                    }
+                }
+            }
+            live = origin
+                .iter()
+                .zip(&next_tokens)
+                .map(|(&o, &tok)| {
+                    let parent = &live[o as usize];
+                    let mut tokens = parent.tokens.clone();
+                    tokens.push(tok);
+                    let mut attention = Vec::new();
+                    if let Some((flat, s)) = attn.as_ref() {
+                        attention = parent.attention.clone();
+                        attention.push(flat[o as usize * s..(o as usize + 1) * s].to_vec());
+                    }
+                    Live { tokens, attention }
+                })
+                .collect();
+            let origin_t = Tensor::from_slice(&origin).to_device(device);
+            state = out.state.index_select(&origin_t);
+            prev = Tensor::from_slice(&next_tokens).to_device(device);
+            scores = Tensor::from_slice(&next_scores).to_device(device);
+        }
+        finished
+            .into_iter()
+            .map(|mut hyps| {
+                hyps.sort_by(|a, b| b.score.total_cmp(&a.score));
+                hyps.truncate(cfg.nbest);
+                hyps
+            })
+            .collect()
+    })
+}

@@ -1,0 +1,25 @@
+//! The attention-based encoder-decoder of Bahdanau et al. (2015, arXiv 1409.0473).
+//!
+//! Data flow, with the shapes used throughout (`B` batch, `S` source length, `T` target
+//! length, `H` encoder hidden size per direction, `D` decoder hidden size, `V` vocabulary):
+//!
+//! ```text
+//! source ids [B,S] ─ Encoder ─▶ annotations h_j [B,S,2H] ─┬─ Bridge ─▶ s_0 [B,D]
+//!                                                          └─ Attention keys U h_j [B,S,A]
+//! for i in 1..=T:  c_i = Σ_j α_ij h_j,  α_i = softmax(v^T tanh(W s_{i-1} + U h_j))
+//!                  s_i = RNN([E y_{i-1}; c_i], s_{i-1})
+//! DeepOutput([s_i; c_i; E y_{i-1}]) ─▶ logits [B,T,V]   (one batched matmul for all steps)
+//! ```
+
+pub mod attention;
+pub mod bridge;
+pub mod decoder;
+pub mod encoder;
+pub mod output;
+pub mod rnn_cell;
+pub mod seq2seq;
+
+pub use attention::{AdditiveAttention, Attention};
+pub use decoder::{ConditionalDecoder, DecoderState};
+pub use encoder::{Encoder, EncoderOutput};
+pub use seq2seq::Seq2Seq;

@@ -1,0 +1,112 @@
+//! The model directory written by training and read by translation:
+//!
+//! ```text
+//! model_dir/
+//!   config.toml                  the full experiment config (all defaults filled in)
+//!   tokenizer.json               joint BPE model (or tokenizer.src.json + tokenizer.tgt.json)
+//!   best/model.safetensors       weights with the best validation BLEU (+ state.json)
+//!   last/{model,optimizer}.safetensors, state.json   latest checkpoint, for --resume
+//!   metrics.csv                  one row per validation
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use tch::nn::VarStore;
+use tch::Device;
+
+use crate::config::Config;
+use crate::model::Seq2Seq;
+use crate::subword::SubwordModel;
+use crate::train::checkpoint;
+
+/// Paths inside a model directory.
+#[derive(Debug, Clone)]
+pub struct ModelDir {
+    /// The directory itself.
+    pub root: PathBuf,
+}
+
+impl ModelDir {
+    /// Wraps a directory path (nothing is created).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+    /// `config.toml`.
+    pub fn config(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+    /// Tokenizer files `(source, target)`; the same path when the BPE model is joint.
+    pub fn tokenizers(&self, joint: bool) -> (PathBuf, PathBuf) {
+        if joint {
+            let p = self.root.join("tokenizer.json");
+            (p.clone(), p)
+        } else {
+            (
+                self.root.join("tokenizer.src.json"),
+                self.root.join("tokenizer.tgt.json"),
+            )
+        }
+    }
+    /// `best/`: the checkpoint with the best validation BLEU.
+    pub fn best(&self) -> PathBuf {
+        self.root.join("best")
+    }
+    /// `last/`: the latest checkpoint (with optimizer state).
+    pub fn last(&self) -> PathBuf {
+        self.root.join("last")
+    }
+    /// `metrics.csv`.
+    pub fn metrics(&self) -> PathBuf {
+        self.root.join("metrics.csv")
+    }
+}
+
+/// A trained model loaded for translation.
+#[derive(Debug)]
+pub struct LoadedModel {
+    /// The experiment config saved with the model.
+    pub config: Config,
+    /// Holds the weights.
+    pub vs: VarStore,
+    /// The network.
+    pub model: Seq2Seq,
+    /// Source subword model.
+    pub src_subwords: SubwordModel,
+    /// Target subword model.
+    pub tgt_subwords: SubwordModel,
+}
+
+impl LoadedModel {
+    /// Loads `config.toml`, the tokenizer(s) and the weights of `best/` (or of `last/` when
+    /// `use_last` or when no best checkpoint exists).
+    pub fn load(dir: &Path, use_last: bool, device: Device) -> anyhow::Result<Self> {
+        let md = ModelDir::new(dir);
+        let config = Config::from_file(&md.config())
+            .with_context(|| format!("{} is not a tolk model directory", dir.display()))?;
+        let (src_path, tgt_path) = md.tokenizers(config.subword.joint);
+        let src_subwords = SubwordModel::load(&src_path)?;
+        let tgt_subwords = SubwordModel::load(&tgt_path)?;
+        let mut vs = VarStore::new(device);
+        let model = Seq2Seq::new(
+            &vs.root(),
+            &config.model,
+            src_subwords.vocab_size() as i64,
+            tgt_subwords.vocab_size() as i64,
+        );
+        let ckpt = [md.best(), md.last()]
+            .into_iter()
+            .skip(usize::from(use_last))
+            .find_map(|d| checkpoint::locate(&d))
+            .with_context(|| format!("{}: no checkpoint in best/ or last/", dir.display()))?;
+        checkpoint::load_weights(&ckpt, &mut vs, None)?;
+        tracing::info!(checkpoint = %ckpt.display(), "model loaded");
+        Ok(Self {
+            config,
+            vs,
+            model,
+            src_subwords,
+            tgt_subwords,
+        })
+    }
+}

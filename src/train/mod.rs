@@ -1,0 +1,11 @@
+//! Training: label-smoothed loss, Adam with clipping, plateau schedule, atomic checkpoints and
+//! the loop that ties them together.
+
+pub mod checkpoint;
+pub mod loss;
+pub mod metrics_log;
+pub mod optimizer;
+pub mod schedule;
+pub mod trainer;
+
+pub use trainer::{train, TrainSummary};
