@@ -99,6 +99,8 @@ pub const SPECIAL_TOKENS: [&str; 4] = [PAD_TOKEN, UNK_TOKEN, BOS_TOKEN, EOS_TOKE
 #[derive(Debug, Clone)]
 pub struct SubwordModel {
     tokenizer: Tokenizer,
+    /// Cached: `Tokenizer::get_vocab_size(true)` builds a hash map per call.
+    vocab_size: usize,
 }
 
 /// Trains a BPE [`SubwordModel`] from in-memory text; see
@@ -219,7 +221,8 @@ impl SubwordModel {
     }
 
     /// Wraps an existing tokenizer after checking that it knows the four
-    /// special tokens with the fixed ids and maps `<unk>` correctly.
+    /// special tokens with the fixed ids and that its ids are dense
+    /// (`0..vocab_size`).
     pub fn from_tokenizer(tokenizer: Tokenizer) -> anyhow::Result<Self> {
         for (id, token) in SPECIAL_TOKENS.iter().enumerate() {
             match tokenizer.token_to_id(token) {
@@ -228,7 +231,14 @@ impl SubwordModel {
                 None => bail!("special token {token} is missing from the vocabulary"),
             }
         }
-        Ok(Self { tokenizer })
+        let vocab_size = tokenizer.get_vocab_size(true);
+        if let Some(hole) = (0..vocab_size as u32).find(|&id| tokenizer.id_to_token(id).is_none()) {
+            bail!("vocabulary of {vocab_size} tokens has no token with id {hole}");
+        }
+        Ok(Self {
+            tokenizer,
+            vocab_size,
+        })
     }
 
     /// The wrapped Hugging Face tokenizer.
@@ -346,7 +356,7 @@ impl SubwordModel {
 
     /// Number of ids, special tokens included; valid ids are `0..vocab_size()`.
     pub fn vocab_size(&self) -> usize {
-        self.tokenizer.get_vocab_size(true)
+        self.vocab_size
     }
 }
 

@@ -215,8 +215,10 @@ fn shipped_configs_parse() {
     let reference =
         Config::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/reference.toml"))
             .unwrap();
-    let mut default = Config::default();
-    default.data = reference.data.clone();
+    let mut default = Config {
+        data: reference.data.clone(),
+        ..Default::default()
+    };
     default.training.model_dir = reference.training.model_dir.clone();
     assert_eq!(
         reference, default,

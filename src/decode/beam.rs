@@ -139,14 +139,9 @@ pub fn beam_search(
             if done.iter().all(|&d| d) {
                 break;
             }
-            if done.iter().any(|&d| d) {
-                for i in 0..b {
-                    if done[i] {
-                        for s in next_scores.iter_mut().skip(i * k).take(k) {
-                            *s = f32::NEG_INFINITY;
-                        }
-                    }
-                }
+            // Sentences that just finished keep dead slots only.
+            for (slot_scores, _) in next_scores.chunks_mut(k).zip(&done).filter(|(_, &d)| d) {
+                slot_scores.fill(f32::NEG_INFINITY);
             }
             live = origin
                 .iter()

@@ -56,7 +56,7 @@ impl ConditionalDecoder {
         let e = cfg.tgt_embed_dim as i64;
         let d = cfg.decoder_hidden as i64;
         let ann = 2 * cfg.encoder_hidden as i64;
-        let embed = nn::embedding(&vs / "embed", vocab, e, Default::default());
+        let embed = nn::embedding(&vs / "embed", vocab, e, super::embedding_config());
         let tied = cfg.tie_target_embeddings.then(|| embed.ws.shallow_clone());
         Self {
             bridge: Bridge::new(&vs / "bridge", cfg.encoder_hidden as i64, d),

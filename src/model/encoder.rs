@@ -83,7 +83,7 @@ impl Encoder {
             &vs / "embed",
             vocab,
             cfg.src_embed_dim as i64,
-            Default::default(),
+            super::embedding_config(),
         );
         let h = cfg.encoder_hidden as i64;
         let mut layers = Vec::new();

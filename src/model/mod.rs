@@ -23,3 +23,12 @@ pub use attention::{AdditiveAttention, Attention};
 pub use decoder::{ConditionalDecoder, DecoderState};
 pub use encoder::{Encoder, EncoderOutput};
 pub use seq2seq::Seq2Seq;
+
+/// Embedding initialisation: uniform in [-0.1, 0.1] (OpenNMT's `param_init`), small enough for
+/// embeddings tied with the output projection (N(0, 1), libtorch's default, gives huge logits).
+pub fn embedding_config() -> tch::nn::EmbeddingConfig {
+    tch::nn::EmbeddingConfig {
+        ws_init: tch::nn::Init::Uniform { lo: -0.1, up: 0.1 },
+        ..Default::default()
+    }
+}

@@ -376,7 +376,7 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
             window_loss.0 += last_loss * batch.target_tokens as f64;
             window_loss.1 += batch.target_tokens;
             bar.inc(1);
-            if state.step % tc.log_every.max(1) == 0 {
+            if state.step.is_multiple_of(tc.log_every.max(1)) {
                 let tps = (state.target_tokens - epoch_start.1) as f64
                     / epoch_start.0.elapsed().as_secs_f64().max(1e-9);
                 bar.set_message(format!(
@@ -394,7 +394,7 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
             }
             let out_of_budget = (tc.max_steps > 0 && state.step >= tc.max_steps)
                 || (tc.max_minutes > 0.0 && state.elapsed_seconds >= tc.max_minutes * 60.0);
-            if tc.validate_every > 0 && state.step % tc.validate_every == 0 {
+            if tc.validate_every > 0 && state.step.is_multiple_of(tc.validate_every) {
                 validated_at = state.step;
                 if validate(&mut state, &vs, &opt, &mut window_loss, &mut window_start)?
                     == Decision::Stop
