@@ -62,6 +62,17 @@ enum Command {
         /// `cpu` or `cuda`.
         #[arg(long, default_value = "cpu")]
         device: String,
+        /// Write each best hypothesis' attention matrix as JSON lines (`src_tokens`,
+        /// `tgt_tokens`, `weights` [tgt][src], `pharaoh`).
+        #[arg(long)]
+        alignments: Option<PathBuf>,
+        /// Write hard alignments (arg-max attention) in Pharaoh `i-j` format, one line per
+        /// sentence.
+        #[arg(long)]
+        pharaoh: Option<PathBuf>,
+        /// Merge subword positions to words in --alignments/--pharaoh output.
+        #[arg(long)]
+        word_level: bool,
     },
     /// Corpus BLEU and chrF of a hypothesis file against a reference file (sacreBLEU
     /// defaults).
@@ -78,7 +89,72 @@ enum Command {
     },
 }
 
+/// Writes `--alignments` (JSON lines) and `--pharaoh` files for the best hypotheses.
+fn write_alignments(
+    translator: &Translator,
+    sources: &[String],
+    out: &[Vec<tolk::decode::translator::Translation>],
+    json_path: Option<PathBuf>,
+    pharaoh_path: Option<PathBuf>,
+    word_level: bool,
+) -> anyhow::Result<()> {
+    let create = |p: &PathBuf| -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
+        Ok(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        ))
+    };
+    let mut json = json_path.as_ref().map(create).transpose()?;
+    let mut pharaoh = pharaoh_path.as_ref().map(create).transpose()?;
+    for (i, (src, hyps)) in sources.iter().zip(out).enumerate() {
+        let Some(best) = hyps.first() else { continue };
+        let Some(mut m) = translator.alignment(src, best) else {
+            continue;
+        };
+        if word_level {
+            m = m.merge_to_words();
+        }
+        if let Some(f) = json.as_mut() {
+            let line = serde_json::json!({
+                "index": i,
+                "source": src,
+                "translation": best.text,
+                "src_tokens": m.src_tokens,
+                "tgt_tokens": m.tgt_tokens,
+                "weights": m.weights,
+                "pharaoh": m.pharaoh(),
+            });
+            writeln!(f, "{line}")?;
+        }
+        if let Some(f) = pharaoh.as_mut() {
+            writeln!(f, "{}", m.pharaoh())?;
+        }
+    }
+    Ok(())
+}
+
+/// libtorch's OpenMP threads spin-wait by default; when another process holds a core, each of
+/// the thousands of small ops per training step then waits for a time slice (measured here: a
+/// step over 100x slower). OMP_WAIT_POLICY is read when libgomp loads, before `main`, so set
+/// it and re-execute once unless the user chose a policy.
+#[cfg(unix)]
+fn ensure_passive_omp_wait() {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os("OMP_WAIT_POLICY").is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("OMP_WAIT_POLICY", "PASSIVE")
+        .exec();
+    eprintln!("warning: could not re-execute with OMP_WAIT_POLICY=PASSIVE: {err}");
+}
+
 fn main() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    ensure_passive_omp_wait();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -108,6 +184,9 @@ fn main() -> anyhow::Result<()> {
             last,
             threads,
             device,
+            alignments,
+            pharaoh,
+            word_level,
         } => {
             set_threads(threads);
             let loaded = LoadedModel::load(&model, last, device_from(&device))?;
@@ -119,7 +198,7 @@ fn main() -> anyhow::Result<()> {
                 nbest: nbest.clamp(1, beam_size),
                 max_len_ratio: max_len_ratio.unwrap_or(dc.max_len_ratio),
                 batch_tokens: dc.batch_tokens,
-                keep_attention: false,
+                keep_attention: alignments.is_some() || pharaoh.is_some(),
             };
             let sources = match input {
                 Some(path) => read_lines(&path)?,
@@ -150,6 +229,9 @@ fn main() -> anyhow::Result<()> {
                 }
             }
             stdout.flush()?;
+            if opts.keep_attention {
+                write_alignments(&translator, &sources, &out, alignments, pharaoh, word_level)?;
+            }
             let secs = started.elapsed().as_secs_f64();
             tracing::info!(
                 sentences = sources.len(),

@@ -173,7 +173,7 @@ fn encoder_output_does_not_depend_on_padding() {
 /// match on fresh sequences.
 fn learn_task(task: fn(&[i64]) -> Vec<i64>, rnn: RnnType, steps: usize) -> (f64, f64) {
     tch::manual_seed(7);
-    tch::set_num_threads(2);
+    tch::set_num_threads(1);
     let vocab = 14i64; // 4 specials + 10 symbols
     let mut rng = 12345u64;
     let mut next = move || {

@@ -3,6 +3,7 @@
 
 use tch::Device;
 
+use super::alignment::AlignmentMatrix;
 use super::beam::{beam_search, BeamConfig};
 use super::greedy::greedy_search;
 use super::hypothesis::Hypothesis;
@@ -95,5 +96,34 @@ impl Translator<'_> {
             }
         }
         out
+    }
+}
+
+impl Translator<'_> {
+    /// The subword attention matrix of a translation of `source` (needs
+    /// `keep_attention`): source pieces plus `</s>` as columns, output pieces (plus `</s>` when
+    /// it was produced) as rows.
+    pub fn alignment(&self, source: &str, translation: &Translation) -> Option<AlignmentMatrix> {
+        let rows = translation.hypothesis.attention.as_ref()?;
+        let mut src_tokens = self.src_subwords.pieces(source);
+        src_tokens.push("</s>".into());
+        let mut tgt_tokens: Vec<String> = translation
+            .hypothesis
+            .tokens
+            .iter()
+            .map(|&id| self.tgt_subwords.id_to_piece(id).unwrap_or_default())
+            .collect();
+        if rows.len() > tgt_tokens.len() {
+            tgt_tokens.push("</s>".into());
+        }
+        let weights = rows
+            .iter()
+            .map(|r| r[..src_tokens.len().min(r.len())].to_vec())
+            .collect();
+        Some(AlignmentMatrix {
+            src_tokens,
+            tgt_tokens,
+            weights,
+        })
     }
 }
