@@ -106,6 +106,58 @@ pub enum OutputLayerType {
     Tanh,
 }
 
+/// Decoder architecture.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DecoderType {
+    /// Bahdanau et al. 2015: attention from s_{i-1}, context fed into the RNN.
+    Bahdanau,
+    /// Luong et al. 2015: attention from h_t after the RNN, attentional state
+    /// h~_t = tanh(W_c [c_t; h_t]), optional input feeding.
+    Luong,
+}
+
+/// Attention score function (see `model::attention`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AttentionType {
+    /// v^T tanh(W s + U h_j) (Bahdanau eq. 6; Luong's "concat").
+    #[serde(alias = "concat")]
+    Additive,
+    /// h_t^T h_j (Luong eq. 8); needs decoder_hidden == 2 * encoder_hidden.
+    Dot,
+    /// h_t^T h_j / sqrt(d).
+    ScaledDot,
+    /// h_t^T W_a h_j (Luong eq. 8).
+    General,
+    /// softmax(W_a h_t) over positions (Luong eq. 9).
+    Location,
+}
+
+/// Attention scope (Luong et al. 2015, §3.2).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeType {
+    /// All source positions.
+    Global,
+    /// Window around p_t = t.
+    LocalM,
+    /// Window around a predicted p_t, Gaussian-weighted.
+    LocalP,
+}
+
+/// How the context is formed (Xu et al. 2015).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SelectionType {
+    /// Expected context Σ α_j h_j.
+    Soft,
+    /// One sampled position, REINFORCE with baseline and entropy bonus; arg-max at inference.
+    Hard,
+    /// Straight-through Gumbel-softmax; arg-max at inference.
+    Gumbel,
+}
+
 /// `[model]`: sizes of the encoder-decoder.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -131,6 +183,26 @@ pub struct ModelConfig {
     /// Dropout probability on embeddings, between encoder layers and before the output
     /// projection. Default 0.3.
     pub dropout: f64,
+    /// `"bahdanau"` or `"luong"`. Default `"bahdanau"`.
+    pub decoder: DecoderType,
+    /// Score function: `"additive"` (alias `"concat"`), `"dot"`, `"scaled_dot"`, `"general"`,
+    /// `"location"`. Default `"additive"`.
+    pub attention: AttentionType,
+    /// `"global"`, `"local_m"` or `"local_p"`. Default `"global"`.
+    pub attention_scope: ScopeType,
+    /// Half-width D of the local attention window, in source positions. Default 10.
+    pub local_window: usize,
+    /// `"soft"`, `"hard"` or `"gumbel"`. Default `"soft"`.
+    pub attention_selection: SelectionType,
+    /// Temperature of the Gumbel-softmax relaxation. Default 1.0.
+    pub gumbel_temperature: f64,
+    /// Coverage (Tu et al. 2016): the sum of earlier attention weights enters the score.
+    /// Default `false`.
+    pub coverage: bool,
+    /// Luong decoder: feed the previous attentional state h~_{t-1} into the RNN. Default `true`.
+    pub input_feeding: bool,
+    /// Location attention: the most source positions (longer sources are cut off). Default 128.
+    pub location_max_len: usize,
     /// Share the target embedding matrix with the output projection (Press & Wolf 2017);
     /// requires `output_dim` (halved for maxout) to equal `tgt_embed_dim`. Default `false`.
     pub tie_target_embeddings: bool,
@@ -150,6 +222,15 @@ impl Default for ModelConfig {
             output_layer: OutputLayerType::Maxout,
             dropout: 0.3,
             tie_target_embeddings: false,
+            decoder: DecoderType::Bahdanau,
+            attention: AttentionType::Additive,
+            attention_scope: ScopeType::Global,
+            local_window: 10,
+            attention_selection: SelectionType::Soft,
+            gumbel_temperature: 1.0,
+            coverage: false,
+            input_feeding: true,
+            location_max_len: 128,
         }
     }
 }
@@ -182,6 +263,13 @@ pub struct TrainingConfig {
     pub clip_grad_norm: f64,
     /// Label smoothing epsilon (Szegedy et al. 2016). Default 0.1.
     pub label_smoothing: f64,
+    /// Hard attention: weight λ_e of the entropy bonus (Xu et al. 2015, eq. 12). Default 0.01.
+    pub hard_attention_entropy: f64,
+    /// Hard attention: decay of the moving-average reward baseline. Default 0.9.
+    pub hard_attention_baseline_decay: f64,
+    /// Coverage: weight of the coverage loss Σ_i Σ_j min(α_ij, cov_ij) (See et al. 2017,
+    /// eq. 12). Default 1.0.
+    pub coverage_loss_weight: f64,
     /// Validate (perplexity and greedy BLEU on the validation set) every this many updates;
     /// also at the end of each epoch when 0. Default 1000.
     pub validate_every: usize,
@@ -216,6 +304,9 @@ impl Default for TrainingConfig {
             adam_eps: 1e-8,
             clip_grad_norm: 1.0,
             label_smoothing: 0.1,
+            hard_attention_entropy: 0.01,
+            hard_attention_baseline_decay: 0.9,
+            coverage_loss_weight: 1.0,
             validate_every: 1000,
             lr_patience: 2,
             lr_decay_factor: 0.5,

@@ -16,5 +16,6 @@ pub mod decode;
 pub mod metrics;
 pub mod model;
 pub mod model_dir;
+pub mod plot;
 pub mod subword;
 pub mod train;

@@ -87,6 +87,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Plot an attention heatmap (from `translate --alignments`) or learning curves (from a
+    /// model's metrics.csv) to a PNG or SVG file.
+    #[command(group(clap::ArgGroup::new("input").required(true).args(["alignments", "metrics"])))]
+    Plot {
+        /// JSON lines written by `tolk translate --alignments`.
+        #[arg(long)]
+        alignments: Option<PathBuf>,
+        /// Which line of --alignments to plot (0-based) [default: 0].
+        #[arg(long, conflicts_with = "metrics")]
+        index: Option<usize>,
+        /// metrics.csv of a model directory.
+        #[arg(long)]
+        metrics: Option<PathBuf>,
+        /// Output image; the extension (.png or .svg) picks the format.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Writes `--alignments` (JSON lines) and `--pharaoh` files for the best hypotheses.
@@ -273,6 +290,20 @@ fn main() -> anyhow::Result<()> {
                 println!("{}", bleu.format_with_signature());
                 println!("{}", chrf.format_with_signature());
             }
+        }
+        Command::Plot {
+            alignments,
+            index,
+            metrics,
+            out,
+        } => {
+            if let Some(path) = alignments {
+                let matrix = tolk::plot::heatmap::read_alignment(&path, index.unwrap_or(0))?;
+                tolk::plot::heatmap::render(&matrix, &out)?;
+            } else if let Some(path) = metrics {
+                tolk::plot::curves::render(&path, &out)?;
+            }
+            tracing::info!(out = %out.display(), "plot written");
         }
     }
     Ok(())

@@ -93,7 +93,7 @@ impl LoadedModel {
             &config.model,
             src_subwords.vocab_size() as i64,
             tgt_subwords.vocab_size() as i64,
-        );
+        )?;
         let ckpt = [md.best(), md.last()]
             .into_iter()
             .skip(usize::from(use_last))

@@ -4,9 +4,11 @@
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 use tolk::batch::{source_tensors, Batch};
-use tolk::config::{ModelConfig, RnnType};
+use tolk::config::{AttentionType, DecoderType, ModelConfig, RnnType};
 use tolk::decode::{beam_search, greedy_search, BeamConfig};
-use tolk::model::attention::{AdditiveAttention, Attention};
+use tolk::model::attention::{
+    AdditiveScore, Attention, DotScore, GeneralScore, LocationScore, Scope, Score, Selection,
+};
 use tolk::model::rnn_cell::{RnnState, SplitInputCell};
 use tolk::model::Seq2Seq;
 use tolk::subword::PAD_ID;
@@ -47,27 +49,102 @@ fn f64_randn(shape: &[i64]) -> Tensor {
     Tensor::randn(shape, (Kind::Double, Device::Cpu)).set_requires_grad(true)
 }
 
+/// Every score function, with and without coverage, as a soft global mechanism.
+fn mechanisms(vs: &VarStore, d: i64, ann: i64) -> Vec<(String, Attention)> {
+    let mut out = Vec::new();
+    for coverage in [false, true] {
+        let p = |name: &str| vs.root() / format!("{name}_{coverage}");
+        let scores: Vec<(&str, Box<dyn Score>)> = vec![
+            (
+                "additive",
+                Box::new(AdditiveScore::new(p("additive"), d, ann, 5, coverage)),
+            ),
+            ("dot", Box::new(DotScore::new(p("dot"), d, false, coverage))),
+            (
+                "scaled_dot",
+                Box::new(DotScore::new(p("scaled"), d, true, coverage)),
+            ),
+            (
+                "general",
+                Box::new(GeneralScore::new(p("general"), d, ann, coverage)),
+            ),
+            (
+                "location",
+                Box::new(LocationScore::new(p("location"), d, 6, coverage)),
+            ),
+        ];
+        for (name, score) in scores {
+            out.push((
+                format!("{name} coverage={coverage}"),
+                Attention::new(score, Scope::Global, Selection::Soft, coverage),
+            ));
+        }
+    }
+    out
+}
+
+fn padded_mask() -> Tensor {
+    Tensor::from_slice(&[true, true, true, true, true, true, false, false]).view([2, 4])
+}
+
 #[test]
-fn additive_attention_gradients_match_finite_differences() {
+fn attention_gradients_match_finite_differences() {
     tch::manual_seed(1);
     let mut vs = VarStore::new(Device::Cpu);
-    let att = AdditiveAttention::new(vs.root(), 3, 4, 5);
+    let mut all = mechanisms(&vs, 4, 4);
+    let local_p = Attention::new(
+        Box::new(GeneralScore::new(vs.root() / "lp", 4, 4, false)),
+        Scope::local_predictive(vs.root() / "lp_scope", 4, 2),
+        Selection::Soft,
+        false,
+    );
+    all.push(("general local-p".into(), local_p));
+    // Perturb coverage weights away from zero so their gradient paths are exercised.
     vs.double();
-    let query = f64_randn(&[2, 3]);
+    tch::no_grad(|| {
+        for (_, mut t) in vs.variables() {
+            let _ = t.g_add_(&(t.rand_like() * 0.1));
+        }
+    });
+    let query = f64_randn(&[2, 4]);
     let ann = f64_randn(&[2, 4, 4]);
-    let mask = Tensor::from_slice(&[true, true, true, true, true, true, false, false]).view([2, 4]);
+    let cov = Tensor::rand([2, 4], (Kind::Double, Device::Cpu));
+    let mask = padded_mask();
     let probe = Tensor::randn([2, 4], (Kind::Double, Device::Cpu));
     let probe_w = Tensor::randn([2, 4], (Kind::Double, Device::Cpu));
-    let f = || {
-        let keys = att.keys(&ann);
-        let (ctx, w) = att.attend(&query, &keys, &ann, &mask);
-        (ctx * &probe).sum(Kind::Double) + (w * &probe_w).sum(Kind::Double)
-    };
-    assert!(grad_check(&query, &f) < 1e-5, "query gradient");
-    assert!(grad_check(&ann, &f) < 1e-5, "annotation gradient");
+    for (name, att) in &all {
+        let f = || {
+            let keys = att.keys(&ann);
+            let o = att.attend(&query, &keys, &ann, &mask, 1, Some(&cov), false);
+            (o.context * &probe).sum(Kind::Double) + (o.weights * &probe_w).sum(Kind::Double)
+        };
+        assert!(grad_check(&query, &f) < 1e-5, "{name}: query gradient");
+        if !name.starts_with("location") {
+            assert!(grad_check(&ann, &f) < 1e-5, "{name}: annotation gradient");
+        }
+    }
     for (name, p) in vs.variables() {
+        let (label, att) = all
+            .iter()
+            .find(|(label, _)| {
+                let prefix = name.split('.').next().unwrap();
+                let kind = label.split(' ').next().unwrap();
+                let cov = label.ends_with("coverage=true");
+                prefix == format!("{kind}_{cov}")
+                    || (kind == "scaled_dot" && prefix == format!("scaled_{cov}"))
+                    || (label.as_str() == "general local-p" && prefix.starts_with("lp"))
+            })
+            .unwrap_or_else(|| panic!("no mechanism owns {name}"));
+        let f = || {
+            let keys = att.keys(&ann);
+            let o = att.attend(&query, &keys, &ann, &mask, 1, Some(&cov), false);
+            (o.context * &probe).sum(Kind::Double) + (o.weights * &probe_w).sum(Kind::Double)
+        };
         let err = grad_check(&p, &f);
-        assert!(err < 1e-5, "gradient of {name}: relative error {err}");
+        assert!(
+            err < 1e-5,
+            "{label}: gradient of {name}: relative error {err}"
+        );
     }
 }
 
@@ -75,24 +152,160 @@ fn additive_attention_gradients_match_finite_differences() {
 fn attention_weights_sum_to_one_and_ignore_padding() {
     tch::manual_seed(2);
     let vs = VarStore::new(Device::Cpu);
-    let att = AdditiveAttention::new(vs.root(), 3, 4, 5);
-    let query = Tensor::randn([2, 3], (Kind::Float, Device::Cpu));
+    let query = Tensor::randn([2, 4], (Kind::Float, Device::Cpu));
     let ann = Tensor::randn([2, 4, 4], (Kind::Float, Device::Cpu));
     let mask =
         Tensor::from_slice(&[true, true, true, true, true, false, false, false]).view([2, 4]);
-    let (ctx, w) = att.attend(&query, &att.keys(&ann), &ann, &mask);
-    let sums = Vec::<f32>::try_from(w.sum_dim_intlist(-1, false, Kind::Float)).unwrap();
-    for s in sums {
-        assert!((s - 1.0).abs() < 1e-6);
+    let cov = Tensor::rand([2, 4], (Kind::Float, Device::Cpu));
+    for (name, att) in mechanisms(&vs, 4, 4) {
+        let o = att.attend(&query, &att.keys(&ann), &ann, &mask, 0, Some(&cov), false);
+        let sums = Vec::<f32>::try_from(o.weights.sum_dim_intlist(-1, false, Kind::Float)).unwrap();
+        for s in sums {
+            assert!((s - 1.0).abs() < 1e-5, "{name}: weights sum to {s}");
+        }
+        let padded = Vec::<f32>::try_from(o.weights.get(1).narrow(0, 1, 3)).unwrap();
+        assert_eq!(padded, vec![0.0, 0.0, 0.0], "{name}");
+        // Sentence 2 has one real position: its context is exactly that annotation.
+        let diff = (o.context.get(1) - ann.get(1).get(0))
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(diff < 1e-6, "{name}");
     }
-    let padded = Vec::<f32>::try_from(w.get(1).narrow(0, 1, 3)).unwrap();
-    assert_eq!(padded, vec![0.0, 0.0, 0.0]);
-    // Sentence 2 has one real position: its context is exactly that annotation.
-    let diff = (ctx.get(1) - ann.get(1).get(0))
-        .abs()
-        .max()
-        .double_value(&[]);
-    assert!(diff < 1e-6);
+}
+
+#[test]
+fn local_attention_is_zero_outside_its_window() {
+    tch::manual_seed(5);
+    let vs = VarStore::new(Device::Cpu);
+    let (b, s, d) = (3i64, 12i64, 4i64);
+    let query = Tensor::randn([b, d], (Kind::Float, Device::Cpu));
+    let ann = Tensor::randn([b, s, d], (Kind::Float, Device::Cpu));
+    let lengths = Tensor::from_slice(&[12i64, 9, 5]);
+    let mask = Tensor::arange(s, (Kind::Int64, Device::Cpu))
+        .unsqueeze(0)
+        .lt_tensor(&lengths.unsqueeze(1));
+    let window = 2;
+    let local_m = Attention::new(
+        Box::new(GeneralScore::new(vs.root() / "m", d, d, false)),
+        Scope::LocalMonotonic { window },
+        Selection::Soft,
+        false,
+    );
+    let local_p = Attention::new(
+        Box::new(GeneralScore::new(vs.root() / "p", d, d, false)),
+        Scope::local_predictive(vs.root() / "ps", d, window),
+        Selection::Soft,
+        false,
+    );
+    for step in [0i64, 3, 7, 11] {
+        let o = local_m.attend(&query, &local_m.keys(&ann), &ann, &mask, step, None, false);
+        let w = Vec::<Vec<f32>>::try_from(&o.weights).unwrap();
+        let lens = [12i64, 9, 5];
+        for (row, &len) in w.iter().zip(&lens) {
+            let p = step.min(len - 1);
+            for (j, &x) in row.iter().enumerate() {
+                let inside = (j as i64 - p).abs() <= window && (j as i64) < len;
+                assert!(
+                    inside || x == 0.0,
+                    "local-m step {step}: weight {x} at {j}, p_t = {p}"
+                );
+            }
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        }
+        let o = local_p.attend(&query, &local_p.keys(&ann), &ann, &mask, step, None, false);
+        let p_t = Vec::<f32>::try_from(local_p_position(&local_p, &query, &lengths)).unwrap();
+        let w = Vec::<Vec<f32>>::try_from(&o.weights).unwrap();
+        for ((row, &len), &p) in w.iter().zip(&lens).zip(&p_t) {
+            assert!(p >= 0.0 && p <= (len - 1) as f32);
+            for (j, &x) in row.iter().enumerate() {
+                let inside = (j as f32 - p).abs() <= window as f32 && (j as i64) < len;
+                assert!(inside || x == 0.0, "local-p: weight {x} at {j}, p_t = {p}");
+            }
+            let sum: f32 = row.iter().sum();
+            assert!(
+                sum > 0.0 && sum <= 1.0 + 1e-6,
+                "local-p weights sum to {sum}"
+            );
+        }
+    }
+}
+
+fn local_p_position(att: &Attention, query: &Tensor, lengths: &Tensor) -> Tensor {
+    att.scope().position(query, lengths, 0).unwrap()
+}
+
+#[test]
+fn hard_attention_is_one_hot_and_gumbel_passes_gradients() {
+    tch::manual_seed(6);
+    let vs = VarStore::new(Device::Cpu);
+    let query = Tensor::randn([2, 4], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+    let ann = Tensor::randn([2, 4, 4], (Kind::Float, Device::Cpu));
+    let mask = padded_mask();
+    for (k, selection) in [Selection::Hard, Selection::Gumbel { temperature: 0.5 }]
+        .into_iter()
+        .enumerate()
+    {
+        let att = Attention::new(
+            Box::new(AdditiveScore::new(
+                vs.root() / format!("selection{k}"),
+                4,
+                4,
+                5,
+                false,
+            )),
+            Scope::Global,
+            selection,
+            false,
+        );
+        for train in [true, false] {
+            let o = att.attend(&query, &att.keys(&ann), &ann, &mask, 0, None, train);
+            let used = Vec::<Vec<f32>>::try_from(&o.used).unwrap();
+            for (b, row) in used.iter().enumerate() {
+                let ones = row.iter().filter(|&&x| (x - 1.0).abs() < 1e-6).count();
+                let zeros = row.iter().filter(|&&x| x.abs() < 1e-6).count();
+                assert_eq!(
+                    (ones, zeros),
+                    (1, 4 - 1),
+                    "{selection:?} train={train}: {row:?}"
+                );
+                let j = row.iter().position(|&x| (x - 1.0).abs() < 1e-6).unwrap();
+                assert!(b == 0 || j < 2, "selected a padding position");
+                // The context is exactly the selected annotation.
+                let diff = (o.context.get(b as i64) - ann.get(b as i64).get(j as i64))
+                    .abs()
+                    .max()
+                    .double_value(&[]);
+                assert!(diff < 1e-5);
+            }
+            if !train {
+                assert_eq!(o.used.argmax(1, false), o.weights.argmax(1, false));
+            }
+            match (selection, train) {
+                (Selection::Hard, true) => {
+                    let lp = o.log_prob.expect("log prob of the sample");
+                    let picked = (o.weights * &o.used)
+                        .sum_dim_intlist(1, false, Kind::Float)
+                        .log();
+                    assert!((lp - picked).abs().max().double_value(&[]) < 1e-5);
+                    assert!(o.entropy.unwrap().min().double_value(&[]) >= 0.0);
+                }
+                (Selection::Gumbel { .. }, true) => {
+                    let g = Tensor::run_backward(
+                        &[o.context.sum(Kind::Float)],
+                        &[&query],
+                        false,
+                        false,
+                    );
+                    assert!(
+                        g[0].abs().sum(Kind::Float).double_value(&[]) > 0.0,
+                        "no gradient"
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 #[test]
@@ -143,7 +356,7 @@ fn encoder_output_does_not_depend_on_padding() {
         let vs = VarStore::new(Device::Cpu);
         let mut cfg = tiny_config(rnn);
         cfg.encoder_layers = 2;
-        let model = Seq2Seq::new(&vs.root(), &cfg, 20, 20);
+        let model = Seq2Seq::new(&vs.root(), &cfg, 20, 20).unwrap();
         let short: Vec<i64> = vec![5, 6, 7];
         let long: Vec<i64> = vec![8, 9, 10, 11, 12, 13, 14];
         let (src, len) = source_tensors(&[&short, &long], Device::Cpu);
@@ -171,7 +384,7 @@ fn encoder_output_does_not_depend_on_padding() {
 
 /// Trains a tiny model on random sequences mapped by `task`; returns greedy and beam exact
 /// match on fresh sequences.
-fn learn_task(task: fn(&[i64]) -> Vec<i64>, rnn: RnnType, steps: usize) -> (f64, f64) {
+fn learn_task(task: fn(&[i64]) -> Vec<i64>, cfg: ModelConfig, steps: usize) -> (f64, f64) {
     tch::manual_seed(7);
     tch::set_num_threads(1);
     let vocab = 14i64; // 4 specials + 10 symbols
@@ -193,7 +406,7 @@ fn learn_task(task: fn(&[i64]) -> Vec<i64>, rnn: RnnType, steps: usize) -> (f64,
             .collect()
     };
     let vs = VarStore::new(Device::Cpu);
-    let model = Seq2Seq::new(&vs.root(), &tiny_config(rnn), vocab, vocab);
+    let model = Seq2Seq::new(&vs.root(), &cfg, vocab, vocab).unwrap();
     let mut opt = Adam::new(vs.variables(), 3e-3, (0.9, 0.999), 1e-8);
     for _ in 0..steps {
         let data = sample(64);
@@ -202,7 +415,9 @@ fn learn_task(task: fn(&[i64]) -> Vec<i64>, rnn: RnnType, steps: usize) -> (f64,
             .map(|(s, t)| (s.as_slice(), t.as_slice()))
             .collect();
         let batch = Batch::new(&pairs, Device::Cpu);
-        let (logits, _) = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, true);
+        let logits = model
+            .forward(&batch.src, &batch.src_lengths, &batch.tgt_in, true)
+            .logits;
         let (loss, _) = label_smoothed_loss(
             &logits.view([-1, vocab]),
             &batch.tgt_out.view([-1]),
@@ -244,20 +459,34 @@ fn learn_task(task: fn(&[i64]) -> Vec<i64>, rnn: RnnType, steps: usize) -> (f64,
 
 #[test]
 fn tiny_model_learns_to_copy() {
-    let (greedy, beam) = learn_task(|s| s.to_vec(), RnnType::Gru, 500);
+    let (greedy, beam) = learn_task(|s| s.to_vec(), tiny_config(RnnType::Gru), 500);
     assert!(greedy >= 0.95, "copy greedy exact match {greedy}");
     assert!(beam >= 0.95, "copy beam exact match {beam}");
 }
 
 #[test]
 fn tiny_model_learns_to_reverse() {
-    let (greedy, beam) = learn_task(|s| s.iter().rev().copied().collect(), RnnType::Gru, 600);
+    let (greedy, beam) = learn_task(
+        |s| s.iter().rev().copied().collect(),
+        tiny_config(RnnType::Gru),
+        600,
+    );
     assert!(greedy >= 0.95, "reverse greedy exact match {greedy}");
     assert!(beam >= 0.95, "reverse beam exact match {beam}");
 }
 
 #[test]
-fn tiny_lstm_model_learns_to_reverse() {
-    let (greedy, _) = learn_task(|s| s.iter().rev().copied().collect(), RnnType::Lstm, 600);
-    assert!(greedy >= 0.95, "LSTM reverse greedy exact match {greedy}");
+fn tiny_lstm_luong_model_with_input_feeding_learns_to_reverse() {
+    let cfg = ModelConfig {
+        decoder: DecoderType::Luong,
+        attention: AttentionType::General,
+        input_feeding: true,
+        ..tiny_config(RnnType::Lstm)
+    };
+    let (greedy, beam) = learn_task(|s| s.iter().rev().copied().collect(), cfg, 600);
+    assert!(
+        greedy >= 0.95,
+        "LSTM Luong reverse greedy exact match {greedy}"
+    );
+    assert!(beam >= 0.95, "LSTM Luong reverse beam exact match {beam}");
 }

@@ -16,7 +16,7 @@ fn checkpoint_round_trip_is_exact() {
     let tmp = tempfile::tempdir().unwrap();
     tch::manual_seed(3);
     let vs = VarStore::new(Device::Cpu);
-    let _model = Seq2Seq::new(&vs.root(), &ModelConfig::default(), 50, 60);
+    let _model = Seq2Seq::new(&vs.root(), &ModelConfig::default(), 50, 60).unwrap();
     let mut opt = Adam::new(vs.variables(), 1e-3, (0.9, 0.999), 1e-8);
     // One real update so the moments are non-zero.
     let loss = vs
@@ -34,6 +34,7 @@ fn checkpoint_round_trip_is_exact() {
         elapsed_seconds: 1.5,
         target_tokens: 10,
         valid_bleu: Some(12.5),
+        reinforce_baseline: Some(-1.25),
     };
     let dir = tmp.path().join("last");
     checkpoint::save(&dir, &vs, Some(&opt), &state).unwrap();
@@ -48,7 +49,7 @@ fn checkpoint_round_trip_is_exact() {
 
     tch::manual_seed(99);
     let mut vs2 = VarStore::new(Device::Cpu);
-    let _model2 = Seq2Seq::new(&vs2.root(), &ModelConfig::default(), 50, 60);
+    let _model2 = Seq2Seq::new(&vs2.root(), &ModelConfig::default(), 50, 60).unwrap();
     let mut opt2 = Adam::new(vs2.variables(), 1e-3, (0.9, 0.999), 1e-8);
     checkpoint::load_weights(&dir, &mut vs2, Some(&mut opt2)).unwrap();
     let v1 = vs.variables();
@@ -69,7 +70,7 @@ fn checkpoint_round_trip_is_exact() {
     );
     // A checkpoint of another model is rejected with the file named.
     let vs3 = VarStore::new(Device::Cpu);
-    let _m3 = Seq2Seq::new(&vs3.root(), &ModelConfig::default(), 50, 61);
+    let _m3 = Seq2Seq::new(&vs3.root(), &ModelConfig::default(), 50, 61).unwrap();
     let mut opt3 = Adam::new(vs3.variables(), 1e-3, (0.9, 0.999), 1e-8);
     let err = opt3.load(&dir.join("optimizer.safetensors")).unwrap_err();
     assert!(

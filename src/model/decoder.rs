@@ -1,21 +1,30 @@
-//! The conditional decoder of Bahdanau et al. 2015 (§3.1, appendix A.2.2): attention is
-//! computed from the previous state s_{i-1}, and the context c_i is fed into the RNN together
-//! with the previous target embedding: s_i = RNN([E y_{i-1}; c_i], s_{i-1}).
+//! What every attention decoder shares: target embeddings, the bridge to s_0, an attention
+//! mechanism, a recurrent cell, and the loop that runs them over the target sequence (teacher
+//! forcing) or one step at a time (search). [`ConditionalDecoder`] (Bahdanau) and
+//! [`LuongDecoder`] differ only in [`Decoder::advance`] and [`Decoder::output`].
+//!
+//! [`ConditionalDecoder`]: super::conditional::ConditionalDecoder
+//! [`LuongDecoder`]: super::luong::LuongDecoder
 
 use tch::{nn, Tensor};
 
-use super::attention::{AdditiveAttention, Attention};
+use super::attention::{Attention, AttentionOutput};
 use super::bridge::Bridge;
 use super::encoder::EncoderOutput;
-use super::output::DeepOutput;
 use super::rnn_cell::{RnnState, SplitInputCell};
-use crate::config::ModelConfig;
+use crate::config::RnnType;
 
 /// Decoder state carried between steps of greedy or beam search.
 #[derive(Debug)]
 pub struct DecoderState {
-    /// Recurrent state s_{i-1}, `[B, D]` (plus the LSTM cell).
+    /// Recurrent state `[B, D]` (plus the LSTM cell).
     pub rnn: RnnState,
+    /// Luong with input feeding: previous attentional state h~_{t-1} `[B, D]`.
+    pub attentional: Option<Tensor>,
+    /// Coverage: Σ of earlier attention weights `[B, S]`.
+    pub coverage: Option<Tensor>,
+    /// Target steps taken (t of the next step, 0-based).
+    pub step: i64,
 }
 
 impl DecoderState {
@@ -23,6 +32,9 @@ impl DecoderState {
     pub fn index_select(&self, index: &Tensor) -> Self {
         Self {
             rnn: self.rnn.index_select(index),
+            attentional: self.attentional.as_ref().map(|t| t.index_select(0, index)),
+            coverage: self.coverage.as_ref().map(|t| t.index_select(0, index)),
+            step: self.step,
         }
     }
 }
@@ -32,121 +44,140 @@ impl DecoderState {
 pub struct StepOutput {
     /// Unnormalised scores over the target vocabulary `[B, V]`.
     pub logits: Tensor,
-    /// Attention weights α_i `[B, S]`.
+    /// Attention weights α `[B, S]`.
     pub attention: Tensor,
     /// State after the step.
     pub state: DecoderState,
 }
 
-/// Bahdanau's decoder: target embeddings, bridge, attention, recurrent cell, deep output.
+/// Output of teacher forcing over a batch.
 #[derive(Debug)]
-pub struct ConditionalDecoder {
-    embed: nn::Embedding,
-    bridge: Bridge,
-    attention: Box<dyn Attention>,
-    cell: SplitInputCell,
-    output: DeepOutput,
-    rnn_kind: crate::config::RnnType,
-    dropout: f64,
+pub struct DecoderOutput {
+    /// `[B, T, V]`.
+    pub logits: Tensor,
+    /// α `[B, T, S]`.
+    pub attention: Tensor,
+    /// Hard attention in training: log α of the sampled positions `[B, T]`.
+    pub selected_log_prob: Option<Tensor>,
+    /// Hard attention in training: entropy of α `[B, T]`.
+    pub entropy: Option<Tensor>,
+    /// Coverage: Σ_j min(α_tj, cov_tj) `[B, T]` (See et al. 2017, eq. 12).
+    pub coverage_penalty: Option<Tensor>,
 }
 
-impl ConditionalDecoder {
-    /// Builds the decoder; `vocab` is the target vocabulary size.
-    pub fn new(vs: nn::Path, cfg: &ModelConfig, vocab: i64) -> Self {
-        let e = cfg.tgt_embed_dim as i64;
-        let d = cfg.decoder_hidden as i64;
-        let ann = 2 * cfg.encoder_hidden as i64;
-        let embed = nn::embedding(&vs / "embed", vocab, e, super::embedding_config());
-        let tied = cfg.tie_target_embeddings.then(|| embed.ws.shallow_clone());
-        Self {
-            bridge: Bridge::new(&vs / "bridge", cfg.encoder_hidden as i64, d),
-            attention: Box::new(AdditiveAttention::new(
-                &vs / "attention",
-                d,
-                ann,
-                cfg.attention_dim as i64,
-            )),
-            cell: SplitInputCell::new(&vs / "rnn", cfg.rnn, e, ann, d),
-            output: DeepOutput::new(
-                &vs / "output",
-                d + ann + e,
-                cfg.output_dim as i64,
-                cfg.output_layer,
-                vocab,
-                cfg.dropout,
-                tied,
-            ),
-            embed,
-            rnn_kind: cfg.rnn,
-            dropout: cfg.dropout,
-        }
+/// Parts shared by all decoders; parameter names are `embed`, `bridge`, `attention`, `rnn`.
+#[derive(Debug)]
+pub struct DecoderParts {
+    /// Target embeddings E `[V, E]`.
+    pub embed: nn::Embedding,
+    /// s_0 from the encoder.
+    pub bridge: Bridge,
+    /// The attention mechanism.
+    pub attention: Attention,
+    /// Recurrent cell; its precomputable input is E y_{t-1}.
+    pub cell: SplitInputCell,
+    /// GRU or LSTM.
+    pub rnn_kind: RnnType,
+    /// Dropout on embeddings and before the output projection.
+    pub dropout: f64,
+    /// Size of the attentional state carried for input feeding (0 = none).
+    pub attentional_dim: i64,
+}
+
+/// An attention decoder. Implementors provide one recurrence step and the output layer; the
+/// loops are shared.
+pub trait Decoder: std::fmt::Debug + Send {
+    /// The shared parts.
+    fn parts(&self) -> &DecoderParts;
+
+    /// One step: `x_proj` `[B, G·D]` is the cell's transform of E y_{t-1}. Returns the
+    /// features that [`Decoder::output`] turns into logits, the new state and the attention.
+    fn advance(
+        &self,
+        enc: &EncoderOutput,
+        keys: &Tensor,
+        x_proj: &Tensor,
+        state: &DecoderState,
+        train: bool,
+    ) -> (Tensor, DecoderState, AttentionOutput);
+
+    /// Logits `[..., V]` from features `[..., F]` and the embeddings of y_{t-1} `[..., E]`.
+    fn output(&self, features: &Tensor, prev_embedding: &Tensor, train: bool) -> Tensor;
+
+    /// Attention keys for the batch, computed once.
+    fn attention_keys(&self, enc: &EncoderOutput) -> Tensor {
+        self.parts().attention.keys(&enc.annotations)
     }
 
-    /// Attention keys for the batch, computed once: `[B, S, A]`.
-    pub fn attention_keys(&self, enc: &EncoderOutput) -> Tensor {
-        self.attention.keys(&enc.annotations)
-    }
-
-    /// Initial state s_0 from the encoder.
-    pub fn init_state(&self, enc: &EncoderOutput) -> DecoderState {
+    /// Initial state: s_0 from the bridge, zero attentional state and coverage.
+    fn init_state(&self, enc: &EncoderOutput) -> DecoderState {
+        let p = self.parts();
+        let s0 = p.bridge.forward(&enc.backward_first);
+        let b = s0.size()[0];
         DecoderState {
-            rnn: RnnState::from_h(self.rnn_kind, self.bridge.forward(&enc.backward_first)),
+            attentional: (p.attentional_dim > 0)
+                .then(|| s0.new_zeros([b, p.attentional_dim], (s0.kind(), s0.device()))),
+            coverage: p
+                .attention
+                .uses_coverage()
+                .then(|| enc.mask.zeros_like().to_kind(s0.kind())),
+            rnn: RnnState::from_h(p.rnn_kind, s0),
+            step: 0,
         }
     }
 
-    /// Teacher forcing over a whole batch. `tgt_in` `[B, T]` holds y_0 = BOS, y_1 … y_{T-1}.
-    /// Returns `(logits [B, T, V], attention [B, T, S])`. The recurrence runs step by step;
-    /// the embedding transform and the deep output run once for all steps.
-    pub fn forward(
+    /// Teacher forcing: `tgt_in` `[B, T]` holds y_0 = BOS, y_1 … y_{T-1}. The recurrence runs
+    /// step by step; embedding transform and output layer run once for all steps.
+    fn forward(
         &self,
         enc: &EncoderOutput,
         keys: &Tensor,
         tgt_in: &Tensor,
         train: bool,
-    ) -> (Tensor, Tensor) {
+    ) -> DecoderOutput {
+        let p = self.parts();
         let steps = tgt_in.size()[1];
-        let emb = tgt_in.apply(&self.embed).dropout(self.dropout, train); // [B,T,E]
-        let x_proj = self.cell.precompute(&emb); // [B,T,G·D]
-        let mut state = self.init_state(enc).rnn;
-        let mut states = Vec::with_capacity(steps as usize);
-        let mut contexts = Vec::with_capacity(steps as usize);
-        let mut weights = Vec::with_capacity(steps as usize);
-        for i in 0..steps {
-            let (ctx, alpha) = self
-                .attention
-                .attend(state.h(), keys, &enc.annotations, &enc.mask);
-            state = self.cell.step(&x_proj.select(1, i), &ctx, &state);
-            states.push(state.h().shallow_clone());
-            contexts.push(ctx);
-            weights.push(alpha);
+        let emb = tgt_in.apply(&p.embed).dropout(p.dropout, train); // [B,T,E]
+        let x_proj = p.cell.precompute(&emb);
+        let mut state = self.init_state(enc);
+        let (mut feats, mut alphas) = (Vec::new(), Vec::new());
+        let (mut logp, mut ent, mut cov) = (Vec::new(), Vec::new(), Vec::new());
+        for t in 0..steps {
+            let (f, next, att) = self.advance(enc, keys, &x_proj.select(1, t), &state, train);
+            if let Some(c) = &state.coverage {
+                cov.push(att.weights.minimum(c).sum_dim_intlist(-1, false, c.kind()));
+            }
+            logp.extend(att.log_prob);
+            ent.extend(att.entropy);
+            feats.push(f);
+            alphas.push(att.weights);
+            state = next;
         }
-        let s = Tensor::stack(&states, 1); // [B,T,D]
-        let c = Tensor::stack(&contexts, 1); // [B,T,2H]
-        let features = Tensor::cat(&[s, c, emb], 2);
-        let logits = self.output.forward(&features, train);
-        (logits, Tensor::stack(&weights, 1))
+        let stack = |v: Vec<Tensor>| (!v.is_empty()).then(|| Tensor::stack(&v, 1));
+        DecoderOutput {
+            logits: self.output(&Tensor::stack(&feats, 1), &emb, train),
+            attention: Tensor::stack(&alphas, 1),
+            selected_log_prob: stack(logp),
+            entropy: stack(ent),
+            coverage_penalty: stack(cov),
+        }
     }
 
-    /// One step of search: `prev` `[B]` int64 are y_{i-1}; no dropout.
-    pub fn step(
+    /// One step of search: `prev` `[B]` int64 are y_{t-1}; no dropout, arg-max selection.
+    fn step(
         &self,
         enc: &EncoderOutput,
         keys: &Tensor,
         prev: &Tensor,
         state: &DecoderState,
     ) -> StepOutput {
-        let emb = prev.apply(&self.embed); // [B,E]
-        let (ctx, alpha) = self
-            .attention
-            .attend(state.rnn.h(), keys, &enc.annotations, &enc.mask);
-        let rnn = self
-            .cell
-            .step(&self.cell.precompute(&emb), &ctx, &state.rnn);
-        let features = Tensor::cat(&[rnn.h(), &ctx, &emb], 1);
+        let p = self.parts();
+        let emb = prev.apply(&p.embed);
+        let (f, state, att) = self.advance(enc, keys, &p.cell.precompute(&emb), state, false);
         StepOutput {
-            logits: self.output.forward(&features, false),
-            attention: alpha,
-            state: DecoderState { rnn },
+            logits: self.output(&f, &emb, false),
+            attention: att.weights,
+            state,
         }
     }
 }

@@ -13,15 +13,19 @@
 
 pub mod attention;
 pub mod bridge;
+pub mod conditional;
 pub mod decoder;
 pub mod encoder;
+pub mod luong;
 pub mod output;
 pub mod rnn_cell;
 pub mod seq2seq;
 
-pub use attention::{AdditiveAttention, Attention};
-pub use decoder::{ConditionalDecoder, DecoderState};
+pub use attention::Attention;
+pub use conditional::ConditionalDecoder;
+pub use decoder::{Decoder, DecoderOutput, DecoderState};
 pub use encoder::{Encoder, EncoderOutput};
+pub use luong::LuongDecoder;
 pub use seq2seq::Seq2Seq;
 
 /// Embedding initialisation: uniform in [-0.1, 0.1] (OpenNMT's `param_init`), small enough for

@@ -1,18 +1,20 @@
-//! The full encoder-decoder and its loss.
+//! The full encoder-decoder.
 
 use tch::{nn, Tensor};
 
-use super::decoder::ConditionalDecoder;
+use super::conditional::ConditionalDecoder;
+use super::decoder::{Decoder, DecoderOutput};
 use super::encoder::{Encoder, EncoderOutput};
-use crate::config::ModelConfig;
+use super::luong::LuongDecoder;
+use crate::config::{DecoderType, ModelConfig};
 
-/// Encoder + conditional decoder with additive attention (Bahdanau et al. 2015).
+/// Encoder + attention decoder (Bahdanau's conditional decoder or Luong's).
 #[derive(Debug)]
 pub struct Seq2Seq {
     /// Bidirectional encoder.
     pub encoder: Encoder,
     /// Attention decoder.
-    pub decoder: ConditionalDecoder,
+    pub decoder: Box<dyn Decoder>,
 }
 
 /// Encoder output plus the attention keys computed from it once per batch.
@@ -36,11 +38,24 @@ impl Encoded {
 
 impl Seq2Seq {
     /// Registers all parameters under `vs` (`encoder.*`, `decoder.*`).
-    pub fn new(vs: &nn::Path, cfg: &ModelConfig, src_vocab: i64, tgt_vocab: i64) -> Self {
-        Self {
+    ///
+    /// Errors: inconsistent sizes in `cfg` (e.g. dot attention with D != 2H).
+    pub fn new(
+        vs: &nn::Path,
+        cfg: &ModelConfig,
+        src_vocab: i64,
+        tgt_vocab: i64,
+    ) -> anyhow::Result<Self> {
+        let decoder: Box<dyn Decoder> = match cfg.decoder {
+            DecoderType::Bahdanau => {
+                Box::new(ConditionalDecoder::new(vs / "decoder", cfg, tgt_vocab)?)
+            }
+            DecoderType::Luong => Box::new(LuongDecoder::new(vs / "decoder", cfg, tgt_vocab)?),
+        };
+        Ok(Self {
             encoder: Encoder::new(vs / "encoder", cfg, src_vocab),
-            decoder: ConditionalDecoder::new(vs / "decoder", cfg, tgt_vocab),
-        }
+            decoder,
+        })
     }
 
     /// Encodes `src` `[B, S]` with `lengths` `[B]` and precomputes attention keys.
@@ -50,14 +65,15 @@ impl Seq2Seq {
         Encoded { enc, keys }
     }
 
-    /// Teacher-forced logits `[B, T, V]` and attention `[B, T, S]`.
+    /// Teacher forcing: logits `[B, T, V]`, attention `[B, T, S]` and the auxiliary terms of
+    /// hard attention and coverage.
     pub fn forward(
         &self,
         src: &Tensor,
         lengths: &Tensor,
         tgt_in: &Tensor,
         train: bool,
-    ) -> (Tensor, Tensor) {
+    ) -> DecoderOutput {
         let e = self.encode(src, lengths, train);
         self.decoder.forward(&e.enc, &e.keys, tgt_in, train)
     }

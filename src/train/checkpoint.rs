@@ -32,6 +32,9 @@ pub struct TrainingState {
     pub target_tokens: u64,
     /// Validation BLEU of this checkpoint's weights (best/ only).
     pub valid_bleu: Option<f64>,
+    /// Hard attention: the REINFORCE reward baseline.
+    #[serde(default)]
+    pub reinforce_baseline: Option<f64>,
 }
 
 /// Writes `path` with `write`, fsyncing the file.

@@ -4,6 +4,7 @@
 pub mod checkpoint;
 pub mod loss;
 pub mod metrics_log;
+pub mod objective;
 pub mod optimizer;
 pub mod schedule;
 pub mod trainer;

@@ -13,6 +13,7 @@ use tracing::{info, warn};
 use super::checkpoint::{self, TrainingState};
 use super::loss::label_smoothed_loss;
 use super::metrics_log::{self, MetricsRow};
+use super::objective::objective;
 use super::optimizer::Adam;
 use super::schedule::{Decision, PlateauSchedule};
 use crate::batch::Batch;
@@ -31,7 +32,8 @@ use crate::subword::{train_bpe, SubwordModel, PAD_ID};
 pub struct TrainSummary {
     /// Updates done in total (including those before a resume).
     pub steps: usize,
-    /// Label-smoothed loss per target token of the last update.
+    /// Label-smoothed cross entropy per target token of the last update (without the
+    /// coverage and REINFORCE terms).
     pub last_loss: f64,
     /// Best validation BLEU (greedy).
     pub best_valid_bleu: Option<f64>,
@@ -119,7 +121,9 @@ fn valid_loss(model: &Seq2Seq, set: &ValidSet, batch_tokens: usize, device: Devi
                 .map(|&i| (set.src[i].as_slice(), set.tgt[i].as_slice()))
                 .collect();
             let batch = Batch::new(&pairs, device);
-            let (logits, _) = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, false);
+            let logits = model
+                .forward(&batch.src, &batch.src_lengths, &batch.tgt_in, false)
+                .logits;
             let v = logits.size()[2];
             let (_, n) = label_smoothed_loss(
                 &logits.view([-1, v]),
@@ -216,7 +220,7 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
         &config.model,
         src_sw.vocab_size() as i64,
         tgt_sw.vocab_size() as i64,
-    );
+    )?;
     let n_params: i64 = vs
         .trainable_variables()
         .iter()
@@ -232,6 +236,7 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
         elapsed_seconds: 0.0,
         target_tokens: 0,
         valid_bleu: None,
+        reinforce_baseline: None,
     };
     if let Some(dir) = &last {
         if resume {
@@ -349,21 +354,15 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
                 .map(|&i| (examples[i].0.as_slice(), examples[i].1.as_slice()))
                 .collect();
             let batch = Batch::new(&pairs, device);
-            let (logits, _) = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, true);
-            let v = logits.size()[2];
-            let (loss_sum, _) = label_smoothed_loss(
-                &logits.view([-1, v]),
-                &batch.tgt_out.view([-1]),
-                tc.label_smoothing,
-                PAD_ID,
-            );
-            let loss = &loss_sum / batch.target_tokens as f64;
+            let out = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, true);
+            let obj = objective(&out, &batch.tgt_out, tc, &mut state.reinforce_baseline);
+            let loss = obj.loss;
             opt.zero_grad();
             loss.backward();
             opt.lr = state.schedule.lr;
             opt.clip_and_step(tc.clip_grad_norm);
-            last_loss = loss.double_value(&[]);
-            if !last_loss.is_finite() {
+            last_loss = obj.cross_entropy;
+            if !last_loss.is_finite() || !loss.double_value(&[]).is_finite() {
                 bail!(
                     "training diverged at step {}: loss {last_loss}",
                     state.step + 1

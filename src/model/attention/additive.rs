@@ -1,0 +1,66 @@
+//! Additive (MLP) attention of Bahdanau et al. 2015 (arXiv 1409.0473), eq. 6 and appendix
+//! A.1.2: e_ij = v_a^T tanh(W_a s + U_a h_j); Luong et al. 2015 call it "concat". With coverage
+//! (Tu et al. 2016, arXiv 1601.04811, eq. 7; See et al. 2017, eq. 11):
+//! e_ij = v_a^T tanh(W_a s + U_a h_j + w_c cov_ij).
+
+use tch::{nn, Tensor};
+
+use super::Score;
+
+/// Parameters: `query` W_a `[A, D]`, `key` U_a `[A, 2H]` with bias, `energy` v_a `[A]`,
+/// `coverage` w_c `[A]` (only with coverage).
+#[derive(Debug)]
+pub struct AdditiveScore {
+    query: nn::Linear,
+    key: nn::Linear,
+    energy: nn::Linear,
+    coverage: Option<Tensor>,
+}
+
+impl AdditiveScore {
+    /// `query_dim` D, `annotation_dim` 2H, `attention_dim` A.
+    pub fn new(
+        vs: nn::Path,
+        query_dim: i64,
+        annotation_dim: i64,
+        attention_dim: i64,
+        coverage: bool,
+    ) -> Self {
+        let no_bias = nn::LinearConfig {
+            bias: false,
+            ..Default::default()
+        };
+        Self {
+            query: nn::linear(&vs / "query", query_dim, attention_dim, no_bias),
+            key: nn::linear(
+                &vs / "key",
+                annotation_dim,
+                attention_dim,
+                Default::default(),
+            ),
+            energy: nn::linear(&vs / "energy", attention_dim, 1, no_bias),
+            coverage: coverage.then(|| {
+                vs.var(
+                    "coverage",
+                    &[attention_dim],
+                    nn::Init::Uniform { lo: -0.1, up: 0.1 },
+                )
+            }),
+        }
+    }
+}
+
+impl Score for AdditiveScore {
+    fn keys(&self, annotations: &Tensor) -> Tensor {
+        annotations.apply(&self.key)
+    }
+
+    fn score(&self, query: &Tensor, keys: &Tensor, coverage: Option<&Tensor>) -> Tensor {
+        let pre = keys + query.apply(&self.query).unsqueeze(1); // [B,S,A]
+        let pre = match (&self.coverage, coverage) {
+            (Some(w), Some(cov)) => pre + cov.unsqueeze(-1) * w, // [B,S,1]·[A]
+            _ => pre,
+        };
+        pre.tanh().apply(&self.energy).squeeze_dim(-1)
+    }
+}

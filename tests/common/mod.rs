@@ -1,0 +1,67 @@
+//! Shared test helpers: a synthetic word-for-word corpus and a tiny training config.
+
+use std::fs;
+use std::path::Path;
+
+use tolk::config::{Config, ModelConfig};
+
+const WORDS: &[&str] = &[
+    "ein", "mann", "frau", "hund", "läuft", "auf", "der", "straße", "im", "park", "spielt", "ball",
+];
+const EN: &[&str] = &[
+    "a", "man", "woman", "dog", "runs", "on", "the", "street", "in", "park", "plays", "ball",
+];
+
+/// Writes a synthetic word-for-word "translation" corpus.
+pub fn write_corpus(dir: &Path, name: &str, n: usize, seed: u64) {
+    let mut x = seed;
+    let (mut de, mut en) = (String::new(), String::new());
+    for _ in 0..n {
+        let len = 3 + (x % 5) as usize;
+        let mut s = Vec::new();
+        let mut t = Vec::new();
+        for _ in 0..len {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let w = ((x >> 33) % WORDS.len() as u64) as usize;
+            s.push(WORDS[w]);
+            t.push(EN[w]);
+        }
+        de.push_str(&(s.join(" ") + "\n"));
+        en.push_str(&(t.join(" ") + "\n"));
+    }
+    fs::write(dir.join(format!("{name}.de")), de).unwrap();
+    fs::write(dir.join(format!("{name}.en")), en).unwrap();
+}
+
+pub fn tiny_config(dir: &Path, model_dir: &str, max_steps: usize) -> Config {
+    write_corpus(dir, "train", 300, 1);
+    write_corpus(dir, "valid", 20, 2);
+    let mut c = Config::default();
+    c.data.train_src = dir.join("train.de");
+    c.data.train_tgt = dir.join("train.en");
+    c.data.valid_src = dir.join("valid.de");
+    c.data.valid_tgt = dir.join("valid.en");
+    c.subword.vocab_size = 60;
+    c.subword.min_frequency = 1;
+    c.model = ModelConfig {
+        src_embed_dim: 16,
+        tgt_embed_dim: 16,
+        encoder_hidden: 16,
+        decoder_hidden: 24,
+        attention_dim: 16,
+        output_dim: 16,
+        dropout: 0.2,
+        ..Default::default()
+    };
+    c.training.model_dir = dir.join(model_dir);
+    c.training.batch_tokens = 200;
+    c.training.max_steps = max_steps;
+    c.training.validate_every = 7;
+    c.training.threads = 1;
+    c.training.log_every = 1000;
+    // The extra validation at the end of part one must not change the LR schedule.
+    c.training.lr_patience = 100;
+    c
+}
