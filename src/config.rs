@@ -350,13 +350,54 @@ impl Config {
     ///
     /// Errors: unreadable file, TOML syntax errors and unknown keys (with line and column).
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        Self::from_file_with_overrides(path, &[])
+    }
+
+    /// Like [`Config::from_file`], then applies `section.key=value` overrides (the value in
+    /// TOML syntax, bare words taken as strings), e.g. `model.attention=dot`,
+    /// `training.max_minutes=15`, `training.model_dir="runs/dot"`. Overridden relative paths
+    /// are relative to the current directory.
+    ///
+    /// Errors: as `from_file`, plus malformed overrides and unknown keys.
+    pub fn from_file_with_overrides(path: &Path, overrides: &[String]) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config {}", path.display()))?;
         let mut config: Config =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e))?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        config.resolve_paths(base);
-        Ok(config)
+        // Resolve the file's own relative paths before overrides replace any of them.
+        config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        if overrides.is_empty() {
+            return Ok(config);
+        }
+        let mut table = toml::Table::try_from(&config)?;
+        for o in overrides {
+            let (key, value) = o
+                .split_once('=')
+                .with_context(|| format!("--set {o}: expected section.key=value"))?;
+            let (section, name) = key
+                .trim()
+                .split_once('.')
+                .with_context(|| format!("--set {o}: expected section.key=value"))?;
+            let value = value.trim();
+            let parsed: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(value.to_string()));
+            table
+                .entry(section.to_string())
+                .or_insert_with(|| toml::Value::Table(Default::default()))
+                .as_table_mut()
+                .with_context(|| format!("--set {o}: {section} is not a section"))?
+                .insert(name.to_string(), parsed);
+        }
+        table.try_into().map_err(|e| {
+            anyhow::anyhow!(
+                "{} with --set {}: {}",
+                path.display(),
+                overrides.join(" "),
+                e
+            )
+        })
     }
 
     fn resolve_paths(&mut self, base: &Path) {

@@ -32,6 +32,9 @@ enum Command {
         /// Continue the run saved in the config's model_dir/last.
         #[arg(long)]
         resume: bool,
+        /// Override a config key, e.g. `--set model.attention=dot --set training.max_minutes=15`.
+        #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
+        overrides: Vec<String>,
     },
     /// Translate sentences (one per line) from a file or stdin to stdout.
     Translate {
@@ -179,8 +182,12 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Train { config, resume } => {
-            let cfg = Config::from_file(&config)?;
+        Command::Train {
+            config,
+            resume,
+            overrides,
+        } => {
+            let cfg = Config::from_file_with_overrides(&config, &overrides)?;
             let summary = tolk::train::train(&cfg, resume)?;
             tracing::info!(
                 steps = summary.steps,

@@ -117,3 +117,32 @@ fn shipped_configs_parse() {
         "configs/reference.toml must list the defaults"
     );
 }
+
+#[test]
+fn overrides_replace_keys_and_reject_unknown_ones() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/quickstart.toml");
+    let sets = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let c = Config::from_file_with_overrides(
+        &p,
+        &sets(&[
+            "model.attention=dot",
+            "training.max_minutes=2.5",
+            "model.coverage=true",
+            "training.model_dir=/tmp/x",
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.model.attention, tolk::config::AttentionType::Dot);
+    assert_eq!(c.training.max_minutes, 2.5);
+    assert!(c.model.coverage);
+    assert_eq!(c.training.model_dir, Path::new("/tmp/x"));
+    // Keys not overridden keep the file's values, with paths resolved against the file.
+    assert_eq!(c.model.decoder_hidden, 256);
+    assert!(c.data.train_src.exists());
+    let err = format!(
+        "{:#}",
+        Config::from_file_with_overrides(&p, &sets(&["model.atention=dot"])).unwrap_err()
+    );
+    assert!(err.contains("atention"), "{err}");
+    assert!(Config::from_file_with_overrides(&p, &sets(&["model.attention"])).is_err());
+}

@@ -5,12 +5,10 @@
 
 use tch::{nn, Tensor};
 
-use super::attention::{Attention, AttentionOutput};
-use super::bridge::Bridge;
+use super::attention::AttentionOutput;
 use super::decoder::{Decoder, DecoderParts, DecoderState};
 use super::encoder::EncoderOutput;
 use super::output::DeepOutput;
-use super::rnn_cell::SplitInputCell;
 use crate::config::ModelConfig;
 
 /// Bahdanau's decoder: parts shared with every decoder plus the deep output layer.
@@ -26,8 +24,10 @@ impl ConditionalDecoder {
         let e = cfg.tgt_embed_dim as i64;
         let d = cfg.decoder_hidden as i64;
         let ann = 2 * cfg.encoder_hidden as i64;
-        let embed = nn::embedding(&vs / "embed", vocab, e, super::embedding_config());
-        let tied = cfg.tie_target_embeddings.then(|| embed.ws.shallow_clone());
+        let parts = DecoderParts::new(&vs, cfg, vocab, ann, 0)?;
+        let tied = cfg
+            .tie_target_embeddings
+            .then(|| parts.embed.ws.shallow_clone());
         Ok(Self {
             output: DeepOutput::new(
                 &vs / "output",
@@ -38,15 +38,7 @@ impl ConditionalDecoder {
                 cfg.dropout,
                 tied,
             ),
-            parts: DecoderParts {
-                bridge: Bridge::new(&vs / "bridge", cfg.encoder_hidden as i64, d),
-                attention: Attention::from_config(&vs / "attention", cfg, d, ann)?,
-                cell: SplitInputCell::new(&vs / "rnn", cfg.rnn, e, ann, d),
-                embed,
-                rnn_kind: cfg.rnn,
-                dropout: cfg.dropout,
-                attentional_dim: 0,
-            },
+            parts,
         })
     }
 }
@@ -64,15 +56,7 @@ impl Decoder for ConditionalDecoder {
         state: &DecoderState,
         train: bool,
     ) -> (Tensor, DecoderState, AttentionOutput) {
-        let att = self.parts.attention.attend(
-            state.rnn.h(),
-            keys,
-            &enc.annotations,
-            &enc.mask,
-            state.step,
-            state.coverage.as_ref(),
-            train,
-        );
+        let att = self.parts.attend(state.rnn.h(), enc, keys, state, train);
         let rnn = self.parts.cell.step(x_proj, &att.context, &state.rnn);
         let features = Tensor::cat(&[rnn.h(), &att.context], -1);
         let next = DecoderState {

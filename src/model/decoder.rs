@@ -12,7 +12,7 @@ use super::attention::{Attention, AttentionOutput};
 use super::bridge::Bridge;
 use super::encoder::EncoderOutput;
 use super::rnn_cell::{RnnState, SplitInputCell};
-use crate::config::RnnType;
+use crate::config::{ModelConfig, RnnType};
 
 /// Decoder state carried between steps of greedy or beam search.
 #[derive(Debug)]
@@ -82,6 +82,52 @@ pub struct DecoderParts {
     pub dropout: f64,
     /// Size of the attentional state carried for input feeding (0 = none).
     pub attentional_dim: i64,
+}
+
+impl DecoderParts {
+    /// Builds the shared parts under `vs`: the cell's per-step input has `step_input_dim`
+    /// features (2H for Bahdanau's context, D for Luong's input feeding, 0 for none), and
+    /// `attentional_dim` is the size of the fed-back attentional state (0 = none).
+    pub fn new(
+        vs: &nn::Path,
+        cfg: &ModelConfig,
+        vocab: i64,
+        step_input_dim: i64,
+        attentional_dim: i64,
+    ) -> anyhow::Result<Self> {
+        let e = cfg.tgt_embed_dim as i64;
+        let d = cfg.decoder_hidden as i64;
+        let ann = 2 * cfg.encoder_hidden as i64;
+        Ok(Self {
+            embed: nn::embedding(vs / "embed", vocab, e, super::embedding_config()),
+            bridge: Bridge::new(vs / "bridge", cfg.encoder_hidden as i64, d),
+            attention: Attention::from_config(vs / "attention", cfg, d, ann)?,
+            cell: SplitInputCell::new(vs / "rnn", cfg.rnn, e, step_input_dim, d),
+            rnn_kind: cfg.rnn,
+            dropout: cfg.dropout,
+            attentional_dim,
+        })
+    }
+
+    /// Attention for `query` `[B, D]` at the state's step, with its coverage.
+    pub fn attend(
+        &self,
+        query: &Tensor,
+        enc: &EncoderOutput,
+        keys: &Tensor,
+        state: &DecoderState,
+        train: bool,
+    ) -> AttentionOutput {
+        self.attention.attend(
+            query,
+            keys,
+            &enc.annotations,
+            &enc.mask,
+            state.step,
+            state.coverage.as_ref(),
+            train,
+        )
+    }
 }
 
 /// An attention decoder. Implementors provide one recurrence step and the output layer; the

@@ -5,11 +5,9 @@
 
 use tch::{nn, Tensor};
 
-use super::attention::{Attention, AttentionOutput};
-use super::bridge::Bridge;
+use super::attention::AttentionOutput;
 use super::decoder::{Decoder, DecoderParts, DecoderState};
 use super::encoder::EncoderOutput;
-use super::rnn_cell::SplitInputCell;
 use crate::config::ModelConfig;
 
 /// Luong's global/local attention decoder.
@@ -34,13 +32,14 @@ impl LuongDecoder {
         let e = cfg.tgt_embed_dim as i64;
         let d = cfg.decoder_hidden as i64;
         let ann = 2 * cfg.encoder_hidden as i64;
-        let embed = nn::embedding(&vs / "embed", vocab, e, super::embedding_config());
+        let feed = if cfg.input_feeding { d } else { 0 };
+        let parts = DecoderParts::new(&vs, cfg, vocab, feed, feed)?;
         let vocab_weight = if cfg.tie_target_embeddings {
             anyhow::ensure!(
                 e == d,
                 "tie_target_embeddings with the Luong decoder needs tgt_embed_dim ({e}) == decoder_hidden ({d})"
             );
-            embed.ws.shallow_clone()
+            parts.embed.ws.shallow_clone()
         } else {
             let bound = 1.0 / (d as f64).sqrt();
             (&vs / "output").var(
@@ -52,29 +51,16 @@ impl LuongDecoder {
                 },
             )
         };
-        let feed = if cfg.input_feeding { d } else { 0 };
+        let no_bias = nn::LinearConfig {
+            bias: false,
+            ..Default::default()
+        };
         Ok(Self {
-            combine: nn::linear(
-                &vs / "combine",
-                ann + d,
-                d,
-                nn::LinearConfig {
-                    bias: false,
-                    ..Default::default()
-                },
-            ),
+            combine: nn::linear(&vs / "combine", ann + d, d, no_bias),
             vocab_bias: (&vs / "output").zeros("vocab_bias", &[vocab]),
             vocab_weight,
             input_feeding: cfg.input_feeding,
-            parts: DecoderParts {
-                bridge: Bridge::new(&vs / "bridge", cfg.encoder_hidden as i64, d),
-                attention: Attention::from_config(&vs / "attention", cfg, d, ann)?,
-                cell: SplitInputCell::new(&vs / "rnn", cfg.rnn, e, feed, d),
-                embed,
-                rnn_kind: cfg.rnn,
-                dropout: cfg.dropout,
-                attentional_dim: feed,
-            },
+            parts,
         })
     }
 }
@@ -100,15 +86,7 @@ impl Decoder for LuongDecoder {
                 self.parts.cell.step(x_proj, &none, &state.rnn)
             }
         };
-        let att = self.parts.attention.attend(
-            rnn.h(),
-            keys,
-            &enc.annotations,
-            &enc.mask,
-            state.step,
-            state.coverage.as_ref(),
-            train,
-        );
+        let att = self.parts.attend(rnn.h(), enc, keys, state, train);
         let attentional = Tensor::cat(&[&att.context, rnn.h()], -1)
             .apply(&self.combine)
             .tanh();

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The attention comparison of docs/attention.md: trains every mechanism on Multi30k
+# German->English with one fixed wall-time budget and the same model size, translates test2016
+# with beam 5, scores it, and draws one heatmap per mechanism for the same test sentence.
+#
+#   MINUTES=20 SENTENCE=3 scripts/compare_attention.sh [variant ...]
+#
+# MINUTES: training budget per variant (default 20); SENTENCE: 0-based test2016 line whose
+# heatmap is drawn (default 3). Writes runs/attention/<variant>/ and docs/attention/results.{csv,md}
+# plus docs/attention/<variant>.png.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+minutes=${MINUTES:-20}
+sentence=${SENTENCE:-3}
+tolk=./target/release/tolk
+out=docs/attention
+mkdir -p "$out" runs/attention
+
+declare -A VARIANTS=(
+  [bahdanau_additive]="model.decoder=bahdanau model.attention=additive"
+  [luong_dot]="model.decoder=luong model.attention=dot"
+  [luong_general]="model.decoder=luong model.attention=general"
+  [luong_concat]="model.decoder=luong model.attention=concat"
+  [luong_location]="model.decoder=luong model.attention=location"
+  [luong_local_m_general]="model.decoder=luong model.attention=general model.attention_scope=local_m"
+  [luong_local_p_general]="model.decoder=luong model.attention=general model.attention_scope=local_p"
+  [bahdanau_hard]="model.decoder=bahdanau model.attention_selection=hard"
+  [bahdanau_coverage]="model.decoder=bahdanau model.coverage=true"
+)
+ORDER=(bahdanau_additive luong_dot luong_general luong_concat luong_location
+       luong_local_m_general luong_local_p_general bahdanau_hard bahdanau_coverage)
+[ $# -gt 0 ] && ORDER=("$@")
+
+./scripts/setup-libtorch.sh
+cargo build --release
+gzip -dc data/multi30k/test2016.de.gz > runs/attention/test2016.de
+gzip -dc data/multi30k/test2016.en.gz > runs/attention/test2016.en
+
+csv=$out/results.csv
+[ -f "$csv" ] || echo "variant,minutes,steps,best_valid_ppl,best_valid_bleu,test_bleu,test_chrf,train_tokens_per_s,beam5_tokens_per_s,date,machine" > "$csv"
+machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
+for v in "${ORDER[@]}"; do
+  dir=runs/attention/$v
+  rm -rf "$dir"
+  sets=()
+  for kv in ${VARIANTS[$v]} training.max_minutes=$minutes model.tie_target_embeddings=false \
+            training.validate_every=500 training.model_dir=$dir; do
+    sets+=(--set "$kv")
+  done
+  echo "== $v: ${VARIANTS[$v]}"
+  $tolk train configs/multi30k_de_en.toml "${sets[@]}" 2> "$dir.train.log" || { echo "$v failed: see $dir.train.log"; continue; }
+  $tolk translate --model "$dir" --beam 5 --input runs/attention/test2016.de \
+    --alignments "$dir/test2016.align.jsonl" > "$dir/test2016.hyp.en" 2> "$dir/translate.log"
+  $tolk score --hyp "$dir/test2016.hyp.en" --ref runs/attention/test2016.en --json > "$dir/test2016.score.json"
+  $tolk plot --alignments "$dir/test2016.align.jsonl" --index "$sentence" --out "$out/$v.png"
+  $tolk plot --metrics "$dir/metrics.csv" --out "$out/$v.curves.png"
+  python3 - "$v" "$minutes" "$dir" "$machine" >> "$csv" <<'PY'
+import csv, json, re, statistics, sys, datetime
+v, minutes, d, machine = sys.argv[1:]
+rows = list(csv.DictReader(open(f"{d}/metrics.csv")))
+best = max(rows, key=lambda r: float(r["valid_bleu"]))
+score = json.load(open(f"{d}/test2016.score.json"))
+log = re.sub(r"\x1b\[[0-9;]*m", "", open(f"{d}/translate.log").read())
+beam_tps = re.findall(r'tokens_per_s="?([0-9.]+)', log)[-1]
+tps = statistics.median(float(r["train_tokens_per_s"]) for r in rows)
+print(f'{v},{minutes},{rows[-1]["step"]},{float(best["valid_ppl"]):.2f},{float(best["valid_bleu"]):.2f},'
+      f'{score["bleu"]:.2f},{score["chrf"]:.2f},{tps:.0f},{beam_tps},{datetime.date.today()},"{machine}"')
+PY
+done
+python3 - "$csv" > "$out/results.md" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+print("| mechanism | budget (min) | steps | valid ppl | valid BLEU (greedy) | test2016 BLEU (beam 5) | chrF | train tok/s | beam-5 tok/s | date |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for r in rows:
+    print(f'| {r["variant"]} | {r["minutes"]} | {r["steps"]} | {r["best_valid_ppl"]} | {r["best_valid_bleu"]} | {r["test_bleu"]} | {r["test_chrf"]} | {r["train_tokens_per_s"]} | {r["beam5_tokens_per_s"]} | {r["date"]} |')
+PY
+cat "$out/results.md"
