@@ -490,3 +490,52 @@ fn tiny_lstm_luong_model_with_input_feeding_learns_to_reverse() {
     );
     assert!(beam >= 0.95, "LSTM Luong reverse beam exact match {beam}");
 }
+
+#[test]
+fn beam_search_of_a_batch_equals_beam_search_of_each_sentence() {
+    tch::manual_seed(11);
+    tch::set_num_threads(1);
+    let vs = VarStore::new(Device::Cpu);
+    let model = Seq2Seq::new(&vs.root(), &tiny_config(RnnType::Gru), 14, 14).unwrap();
+    let sources: Vec<Vec<i64>> = vec![
+        vec![4, 5, 6],
+        vec![7, 8, 9, 10, 11, 12],
+        vec![13],
+        vec![5, 5, 9, 4],
+    ];
+    // Different limits make sentences finish at different steps and leave the batch early.
+    let max_len = [3usize, 9, 2, 6];
+    let cfg = BeamConfig {
+        beam_size: 3,
+        length_penalty: 1.0,
+        nbest: 3,
+    };
+    let srcs: Vec<&[i64]> = sources.iter().map(Vec::as_slice).collect();
+    let (src, len) = source_tensors(&srcs, Device::Cpu);
+    let batched = beam_search(&model, &src, &len, &max_len, cfg, true);
+    for (i, s) in sources.iter().enumerate() {
+        let (one, one_len) = source_tensors(&[s.as_slice()], Device::Cpu);
+        let single = beam_search(&model, &one, &one_len, &max_len[i..=i], cfg, true);
+        let tokens = |h: &Vec<tolk::decode::Hypothesis>| {
+            h.iter().map(|x| x.tokens.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(tokens(&batched[i]), tokens(&single[0]), "sentence {i}");
+        for (a, b) in batched[i].iter().zip(&single[0]) {
+            assert!(
+                (a.score - b.score).abs() < 1e-4,
+                "sentence {i}: {} vs {}",
+                a.score,
+                b.score
+            );
+            let (ra, rb) = (a.attention.as_ref().unwrap(), b.attention.as_ref().unwrap());
+            assert_eq!(ra.len(), rb.len());
+            assert!(ra.len() <= max_len[i]);
+            // Batched rows carry padding columns; the real ones must agree.
+            for (x, y) in ra.iter().zip(rb) {
+                for (p, q) in x.iter().zip(y) {
+                    assert!((p - q).abs() < 1e-4);
+                }
+            }
+        }
+    }
+}

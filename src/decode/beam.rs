@@ -1,8 +1,9 @@
 //! Batched beam search with the GNMT length penalty (Wu et al. 2016, arXiv 1609.08144, §7).
 //!
 //! All `B × K` live hypotheses of a batch advance together in one decoder step. A sentence
-//! is finished once it holds `K` ended hypotheses (EOS produced or length limit reached);
-//! hypotheses are ranked by `log P(Y|X) / lp(Y)`.
+//! is finished once it holds `K` ended hypotheses (EOS produced or length limit reached); its
+//! rows then leave the batch, so later steps only compute for sentences still searching.
+//! Hypotheses are ranked by `log P(Y|X) / lp(Y)`.
 
 use tch::{Device, Kind, Tensor};
 
@@ -42,16 +43,24 @@ pub fn beam_search(
         let device: Device = src.device();
         let b = src.size()[0] as usize;
         let k = cfg.beam_size;
-        let expand = Tensor::arange(b as i64, (Kind::Int64, device))
-            .repeat_interleave_self_int(k as i64, 0, None);
-        let encoded = model.encode(src, lengths, false).index_select(&expand);
+        let rows_of = |sentences: &[usize]| -> Tensor {
+            let rows: Vec<i64> = sentences
+                .iter()
+                .flat_map(|&i| std::iter::repeat_n(i as i64, k))
+                .collect();
+            Tensor::from_slice(&rows).to_device(device)
+        };
+        // Sentences still searching, in the order of their K-row blocks in the batch.
+        let mut active: Vec<usize> = (0..b).collect();
+        let mut encoded = model
+            .encode(src, lengths, false)
+            .index_select(&rows_of(&active));
         let mut state = model.decoder.init_state(&encoded.enc);
         let mut prev = Tensor::full([(b * k) as i64], BOS_ID, (Kind::Int64, device));
         // Only the first hypothesis of each beam is live at the start.
-        let mut init = vec![f32::NEG_INFINITY; b * k];
-        for i in 0..b {
-            init[i * k] = 0.0;
-        }
+        let init: Vec<f32> = (0..b * k)
+            .map(|r| if r % k == 0 { 0.0 } else { f32::NEG_INFINITY })
+            .collect();
         let mut scores = Tensor::from_slice(&init).to_device(device);
         let mut live: Vec<Live> = vec![
             Live {
@@ -61,15 +70,14 @@ pub fn beam_search(
             b * k
         ];
         let mut finished: Vec<Vec<Hypothesis>> = vec![Vec::new(); b];
-        let mut done = vec![false; b];
         let limit = max_len.iter().copied().max().unwrap_or(0);
         for t in 0..limit {
             let out = model
                 .decoder
                 .step(&encoded.enc, &encoded.keys, &prev, &state);
-            let log_probs = out.logits.log_softmax(-1, Kind::Float); // [B·K, V]
+            let log_probs = out.logits.log_softmax(-1, Kind::Float); // [A·K, V]
             let vocab = log_probs.size()[1];
-            let cand = (log_probs + scores.unsqueeze(1)).view([b as i64, -1]);
+            let cand = (log_probs + scores.unsqueeze(1)).view([active.len() as i64, -1]);
             let (top_scores, top_idx) = cand.topk((2 * k) as i64, -1, true, true);
             let top_scores = Vec::<f32>::try_from(top_scores.flatten(0, -1)).expect("f32");
             let top_idx = Vec::<i64>::try_from(top_idx.flatten(0, -1)).expect("i64");
@@ -81,67 +89,73 @@ pub fn beam_search(
                 )
             });
 
-            let mut origin = Vec::with_capacity(b * k);
-            let mut next_tokens = Vec::with_capacity(b * k);
-            let mut next_scores = Vec::with_capacity(b * k);
-            for i in 0..b {
-                let mut chosen = 0;
-                if !done[i] {
-                    for c in 0..2 * k {
-                        let score = top_scores[i * 2 * k + c];
-                        if score == f32::NEG_INFINITY {
-                            break;
-                        }
-                        let idx = top_idx[i * 2 * k + c];
-                        let src_slot = i * k + (idx / vocab) as usize;
-                        let token = idx % vocab;
-                        let at_limit = t + 1 >= max_len[i];
-                        if token == EOS_ID || at_limit {
-                            let parent = &live[src_slot];
-                            let mut tokens = parent.tokens.clone();
-                            if token != EOS_ID {
-                                tokens.push(token);
-                            }
-                            let attention = attn.as_ref().map(|(flat, s)| {
-                                let mut rows = parent.attention.clone();
-                                rows.push(flat[src_slot * s..(src_slot + 1) * s].to_vec());
-                                rows
-                            });
-                            let len = parent.tokens.len() + 1;
-                            finished[i].push(Hypothesis {
-                                tokens,
-                                log_prob: score as f64,
-                                score: score as f64 / length_penalty(len, cfg.length_penalty),
-                                attention,
-                            });
-                        } else if chosen < k {
-                            origin.push(src_slot as i64);
-                            next_tokens.push(token);
-                            next_scores.push(score);
-                            chosen += 1;
-                        }
-                        if chosen >= k {
-                            break;
-                        }
+            let mut origin = Vec::with_capacity(active.len() * k);
+            let mut next_tokens = Vec::with_capacity(active.len() * k);
+            let mut next_scores = Vec::with_capacity(active.len() * k);
+            let mut still_active = Vec::with_capacity(active.len());
+            for (a, &i) in active.iter().enumerate() {
+                let at_limit = t + 1 >= max_len[i];
+                let mut chosen = Vec::with_capacity(k);
+                for c in 0..2 * k {
+                    let score = top_scores[a * 2 * k + c];
+                    if score == f32::NEG_INFINITY {
+                        break;
                     }
-                    if finished[i].len() >= k || t + 1 >= max_len[i] {
-                        done[i] = true;
+                    let idx = top_idx[a * 2 * k + c];
+                    let slot = a * k + (idx / vocab) as usize;
+                    let token = idx % vocab;
+                    if token == EOS_ID || at_limit {
+                        let parent = &live[slot];
+                        let mut tokens = parent.tokens.clone();
+                        if token != EOS_ID {
+                            tokens.push(token);
+                        }
+                        let attention = attn.as_ref().map(|(flat, s)| {
+                            let mut rows = parent.attention.clone();
+                            rows.push(flat[slot * s..(slot + 1) * s].to_vec());
+                            rows
+                        });
+                        finished[i].push(Hypothesis {
+                            tokens,
+                            log_prob: score as f64,
+                            score: score as f64
+                                / length_penalty(parent.tokens.len() + 1, cfg.length_penalty),
+                            attention,
+                        });
+                    } else {
+                        chosen.push((slot, token, score));
+                        if chosen.len() == k {
+                            break;
+                        }
                     }
                 }
-                // Keep the tensor shape: fill the rest of this sentence's beam with dead slots.
-                while chosen < k {
-                    origin.push((i * k) as i64);
-                    next_tokens.push(PAD_ID);
-                    next_scores.push(f32::NEG_INFINITY);
-                    chosen += 1;
+                if finished[i].len() >= k || at_limit {
+                    continue; // done: its rows leave the batch
+                }
+                still_active.push(i);
+                // Fewer than K continuations (tiny vocabularies): pad with dead slots.
+                while chosen.len() < k {
+                    chosen.push((a * k, PAD_ID, f32::NEG_INFINITY));
+                }
+                for (slot, token, score) in chosen {
+                    origin.push(slot as i64);
+                    next_tokens.push(token);
+                    next_scores.push(score);
                 }
             }
-            if done.iter().all(|&d| d) {
+            if still_active.is_empty() {
                 break;
             }
-            // Sentences that just finished keep dead slots only.
-            for (slot_scores, _) in next_scores.chunks_mut(k).zip(&done).filter(|(_, &d)| d) {
-                slot_scores.fill(f32::NEG_INFINITY);
+            if still_active.len() < active.len() {
+                // The K rows of every sentence that goes on, in the current layout.
+                let keep: Vec<i64> = active
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, i)| still_active.contains(i))
+                    .flat_map(|(a, _)| (a * k..(a + 1) * k).map(|r| r as i64))
+                    .collect();
+                encoded = encoded.index_select(&Tensor::from_slice(&keep).to_device(device));
+                active = still_active;
             }
             live = origin
                 .iter()
