@@ -6,7 +6,9 @@ pub mod loss;
 pub mod metrics_log;
 pub mod objective;
 pub mod optimizer;
+pub mod prepare;
 pub mod schedule;
 pub mod trainer;
+pub mod validation;
 
 pub use trainer::{train, TrainSummary};

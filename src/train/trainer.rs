@@ -1,5 +1,5 @@
-//! The training loop: data preparation, teacher-forced updates, periodic validation,
-//! checkpoints, and resumption of a killed run.
+//! The training loop: teacher-forced updates, periodic validation, checkpoints, and
+//! resumption of a killed run.
 
 use std::fs;
 use std::time::Instant;
@@ -8,24 +8,21 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use tch::nn::VarStore;
 use tch::Device;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::checkpoint::{self, TrainingState};
-use super::loss::label_smoothed_loss;
 use super::metrics_log::{self, MetricsRow};
 use super::objective::objective;
 use super::optimizer::Adam;
+use super::prepare::{prepare, PreparedData};
 use super::schedule::{Decision, PlateauSchedule};
+use super::validation::validate;
 use crate::batch::Batch;
 use crate::config::Config;
-use crate::data::batching::{plan_epoch, plan_inference};
-use crate::data::corpus::read_parallel;
-use crate::data::length_filter::filter_by_length;
-use crate::decode::{TranslateOptions, Translator};
-use crate::metrics::{corpus_bleu, corpus_chrf};
+use crate::data::batching::plan_epoch;
+use crate::decode::Translator;
 use crate::model::Seq2Seq;
 use crate::model_dir::ModelDir;
-use crate::subword::{train_bpe, SubwordModel, PAD_ID};
 
 /// What a finished `train` call reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,14 +38,6 @@ pub struct TrainSummary {
     pub elapsed_seconds: f64,
     /// Target tokens seen.
     pub target_tokens: u64,
-}
-
-/// Validation set as subword ids plus raw references.
-struct ValidSet {
-    src_text: Vec<String>,
-    ref_text: Vec<String>,
-    src: Vec<Vec<i64>>,
-    tgt: Vec<Vec<i64>>,
 }
 
 /// Resolves the `device` config key.
@@ -67,75 +56,6 @@ pub fn set_threads(n: usize) {
         n
     };
     tch::set_num_threads(n as i32);
-}
-
-fn load_or_train_subwords(
-    config: &Config,
-    md: &ModelDir,
-    src: &[String],
-    tgt: &[String],
-) -> anyhow::Result<(SubwordModel, SubwordModel)> {
-    let sw = &config.subword;
-    let (src_path, tgt_path) = md.tokenizers(sw.joint);
-    if src_path.exists() && tgt_path.exists() {
-        info!(path = %src_path.display(), "using existing subword model(s)");
-        return Ok((
-            SubwordModel::load(&src_path)?,
-            SubwordModel::load(&tgt_path)?,
-        ));
-    }
-    let started = Instant::now();
-    let models = if sw.joint {
-        let m = train_bpe(src.iter().chain(tgt), sw.vocab_size, sw.min_frequency)?;
-        m.save(&src_path)?;
-        (m.clone(), m)
-    } else {
-        let s = train_bpe(src.iter(), sw.vocab_size, sw.min_frequency)?;
-        let t = train_bpe(tgt.iter(), sw.vocab_size, sw.min_frequency)?;
-        s.save(&src_path)?;
-        t.save(&tgt_path)?;
-        (s, t)
-    };
-    info!(
-        seconds = started.elapsed().as_secs_f64(),
-        vocab = models.0.vocab_size(),
-        joint = sw.joint,
-        "BPE trained"
-    );
-    Ok(models)
-}
-
-/// Mean NLL per target token (nats) over the validation set, teacher forced, no dropout.
-fn valid_loss(model: &Seq2Seq, set: &ValidSet, batch_tokens: usize, device: Device) -> f64 {
-    tch::no_grad(|| {
-        let lengths: Vec<usize> = set
-            .src
-            .iter()
-            .zip(&set.tgt)
-            .map(|(s, t)| s.len().max(t.len()) + 1)
-            .collect();
-        let (mut nll, mut tokens) = (0.0, 0usize);
-        for idx in plan_inference(&lengths, batch_tokens) {
-            let pairs: Vec<(&[i64], &[i64])> = idx
-                .iter()
-                .map(|&i| (set.src[i].as_slice(), set.tgt[i].as_slice()))
-                .collect();
-            let batch = Batch::new(&pairs, device);
-            let logits = model
-                .forward(&batch.src, &batch.src_lengths, &batch.tgt_in, false)
-                .logits;
-            let v = logits.size()[2];
-            let (_, n) = label_smoothed_loss(
-                &logits.view([-1, v]),
-                &batch.tgt_out.view([-1]),
-                0.0,
-                PAD_ID,
-            );
-            nll += n.double_value(&[]);
-            tokens += batch.target_tokens;
-        }
-        nll / tokens.max(1) as f64
-    })
 }
 
 /// Trains the model described by `config`; with `resume`, continues from `model_dir/last`.
@@ -169,48 +89,13 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
     }
     checkpoint::write_file_atomic(&md.config(), config.to_toml().as_bytes())?;
 
-    // Data.
-    let dc = &config.data;
-    let train_corpus = read_parallel(&dc.train_src, &dc.train_tgt, dc.empty_lines)?;
-    info!(
-        pairs = train_corpus.len(),
-        empty_skipped = train_corpus.stats.empty_skipped,
-        file = %dc.train_src.display(),
-        "training data read"
-    );
-    let valid_corpus = read_parallel(&dc.valid_src, &dc.valid_tgt, dc.empty_lines)?;
-    let (src_sw, tgt_sw) =
-        load_or_train_subwords(config, &md, &train_corpus.src, &train_corpus.tgt)?;
-    let src_ids = src_sw.encode_batch(&train_corpus.src);
-    let tgt_ids = tgt_sw.encode_batch(&train_corpus.tgt);
-    let src_lens: Vec<usize> = src_ids.iter().map(Vec::len).collect();
-    let tgt_lens: Vec<usize> = tgt_ids.iter().map(Vec::len).collect();
-    let filter = filter_by_length(&src_lens, &tgt_lens, dc.max_src_len, dc.max_tgt_len);
-    if filter.n_dropped() > 0 {
-        warn!(
-            dropped = filter.n_dropped(),
-            first_lines = ?filter.first_dropped_lines(&train_corpus.line_numbers, 5),
-            max_src_len = dc.max_src_len,
-            max_tgt_len = dc.max_tgt_len,
-            "over-long training pairs dropped (line numbers of {})",
-            dc.train_src.display()
-        );
-    }
-    let examples: Vec<(Vec<i64>, Vec<i64>)> = filter
-        .kept
-        .iter()
-        .map(|&i| (src_ids[i].clone(), tgt_ids[i].clone()))
-        .collect();
-    let lengths: Vec<(usize, usize)> = examples
-        .iter()
-        .map(|(s, t)| (s.len() + 1, t.len() + 1))
-        .collect();
-    let valid = ValidSet {
-        src: src_sw.encode_batch(&valid_corpus.src),
-        tgt: tgt_sw.encode_batch(&valid_corpus.tgt),
-        src_text: valid_corpus.src,
-        ref_text: valid_corpus.tgt,
-    };
+    let PreparedData {
+        src_subwords: src_sw,
+        tgt_subwords: tgt_sw,
+        examples,
+        lengths,
+        valid,
+    } = prepare(config, &md)?;
 
     // Model and optimiser.
     tch::manual_seed(tc.seed as i64);
@@ -259,15 +144,6 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
         tgt_subwords: &tgt_sw,
         device,
     };
-    let greedy = TranslateOptions {
-        beam_size: 1,
-        length_penalty: 0.0,
-        nbest: 1,
-        max_len_ratio: config.decoding.max_len_ratio,
-        batch_tokens: config.decoding.batch_tokens,
-        keep_attention: false,
-    };
-
     let session_start = Instant::now();
     let elapsed_before = state.elapsed_seconds;
     let mut window_loss = (0.0f64, 0usize); // (loss sum, tokens) since last validation
@@ -282,23 +158,21 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
                     window_start: &mut (Instant, u64)|
      -> anyhow::Result<Decision> {
         let started = Instant::now();
-        let loss = valid_loss(&model, &valid, config.decoding.batch_tokens, device);
-        let hyps: Vec<String> = translator
-            .translate(&valid.src_text, &greedy)
-            .into_iter()
-            .map(|mut h| h.swap_remove(0).text)
-            .collect();
-        let bleu = corpus_bleu(&hyps, &[&valid.ref_text]);
-        let chrf = corpus_chrf(&hyps, &[&valid.ref_text]);
+        let scores = validate(
+            &translator,
+            &valid,
+            config.decoding.max_len_ratio,
+            config.decoding.batch_tokens,
+        );
         let secs = window_start.0.elapsed().as_secs_f64() - started.elapsed().as_secs_f64();
         let row = MetricsRow {
             step: state.step,
             epoch: state.epoch,
             train_loss: window_loss.0 / window_loss.1.max(1) as f64,
-            valid_loss: loss,
-            valid_ppl: loss.exp(),
-            valid_bleu: bleu.score,
-            valid_chrf: chrf.score,
+            valid_loss: scores.loss,
+            valid_ppl: scores.loss.exp(),
+            valid_bleu: scores.bleu,
+            valid_chrf: scores.chrf,
             learning_rate: state.schedule.lr,
             elapsed_s: state.elapsed_seconds,
             target_tokens: state.target_tokens,
@@ -306,7 +180,7 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
         };
         metrics_log::append(&md.metrics(), &row)?;
         let decision = state.schedule.observe(
-            bleu.score,
+            scores.bleu,
             tc.lr_patience,
             tc.lr_decay_factor,
             tc.min_learning_rate,
@@ -315,8 +189,8 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
         info!(
             step = state.step,
             valid_ppl = format!("{:.3}", row.valid_ppl),
-            valid_bleu = format!("{:.2}", bleu.score),
-            valid_chrf = format!("{:.2}", chrf.score),
+            valid_bleu = format!("{:.2}", scores.bleu),
+            valid_chrf = format!("{:.2}", scores.chrf),
             lr = state.schedule.lr,
             best = decision == Decision::NewBest,
             seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
@@ -324,7 +198,7 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
         );
         if decision == Decision::NewBest {
             let best_state = TrainingState {
-                valid_bleu: Some(bleu.score),
+                valid_bleu: Some(scores.bleu),
                 ..state.clone()
             };
             checkpoint::save(&md.best(), vs, None, &best_state)?;

@@ -1,0 +1,133 @@
+//! Data preparation for training: read the parallel corpora, learn (or reload) the subword
+//! model, segment, drop over-long pairs, and compute the lengths the batcher needs.
+
+use std::time::Instant;
+
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::data::corpus::read_parallel;
+use crate::data::length_filter::filter_by_length;
+use crate::model_dir::ModelDir;
+use crate::subword::{train_bpe, SubwordModel};
+
+/// Validation set as subword ids plus raw text.
+#[derive(Debug)]
+pub struct ValidSet {
+    /// Raw source sentences.
+    pub src_text: Vec<String>,
+    /// Raw references.
+    pub ref_text: Vec<String>,
+    /// Source subword ids (no EOS).
+    pub src: Vec<Vec<i64>>,
+    /// Target subword ids (no BOS/EOS).
+    pub tgt: Vec<Vec<i64>>,
+}
+
+/// Everything the training loop reads.
+#[derive(Debug)]
+pub struct PreparedData {
+    /// Source subword model.
+    pub src_subwords: SubwordModel,
+    /// Target subword model (the same as the source one when joint).
+    pub tgt_subwords: SubwordModel,
+    /// Training pairs as subword ids (no BOS/EOS), over-long pairs removed.
+    pub examples: Vec<(Vec<i64>, Vec<i64>)>,
+    /// `(source, target)` lengths with EOS, for token batching.
+    pub lengths: Vec<(usize, usize)>,
+    /// The validation set.
+    pub valid: ValidSet,
+}
+
+/// Reads and segments the data of `config`; the subword model is learned on the training
+/// data and saved into `md`, or reloaded from there when it exists (resumed runs).
+///
+/// Errors: unreadable or malformed corpora (naming file and line), subword training or I/O
+/// errors.
+pub fn prepare(config: &Config, md: &ModelDir) -> anyhow::Result<PreparedData> {
+    let dc = &config.data;
+    let train_corpus = read_parallel(&dc.train_src, &dc.train_tgt, dc.empty_lines)?;
+    info!(
+        pairs = train_corpus.len(),
+        empty_skipped = train_corpus.stats.empty_skipped,
+        file = %dc.train_src.display(),
+        "training data read"
+    );
+    let valid_corpus = read_parallel(&dc.valid_src, &dc.valid_tgt, dc.empty_lines)?;
+    let (src_sw, tgt_sw) =
+        load_or_train_subwords(config, md, &train_corpus.src, &train_corpus.tgt)?;
+    let src_ids = src_sw.encode_batch(&train_corpus.src);
+    let tgt_ids = tgt_sw.encode_batch(&train_corpus.tgt);
+    let src_lens: Vec<usize> = src_ids.iter().map(Vec::len).collect();
+    let tgt_lens: Vec<usize> = tgt_ids.iter().map(Vec::len).collect();
+    let filter = filter_by_length(&src_lens, &tgt_lens, dc.max_src_len, dc.max_tgt_len);
+    if filter.n_dropped() > 0 {
+        warn!(
+            dropped = filter.n_dropped(),
+            first_lines = ?filter.first_dropped_lines(&train_corpus.line_numbers, 5),
+            max_src_len = dc.max_src_len,
+            max_tgt_len = dc.max_tgt_len,
+            "over-long training pairs dropped (line numbers of {})",
+            dc.train_src.display()
+        );
+    }
+    let examples: Vec<(Vec<i64>, Vec<i64>)> = filter
+        .kept
+        .iter()
+        .map(|&i| (src_ids[i].clone(), tgt_ids[i].clone()))
+        .collect();
+    let lengths: Vec<(usize, usize)> = examples
+        .iter()
+        .map(|(s, t)| (s.len() + 1, t.len() + 1))
+        .collect();
+    let valid = ValidSet {
+        src: src_sw.encode_batch(&valid_corpus.src),
+        tgt: tgt_sw.encode_batch(&valid_corpus.tgt),
+        src_text: valid_corpus.src,
+        ref_text: valid_corpus.tgt,
+    };
+
+    Ok(PreparedData {
+        src_subwords: src_sw,
+        tgt_subwords: tgt_sw,
+        examples,
+        lengths,
+        valid,
+    })
+}
+
+fn load_or_train_subwords(
+    config: &Config,
+    md: &ModelDir,
+    src: &[String],
+    tgt: &[String],
+) -> anyhow::Result<(SubwordModel, SubwordModel)> {
+    let sw = &config.subword;
+    let (src_path, tgt_path) = md.tokenizers(sw.joint);
+    if src_path.exists() && tgt_path.exists() {
+        info!(path = %src_path.display(), "using existing subword model(s)");
+        return Ok((
+            SubwordModel::load(&src_path)?,
+            SubwordModel::load(&tgt_path)?,
+        ));
+    }
+    let started = Instant::now();
+    let models = if sw.joint {
+        let m = train_bpe(src.iter().chain(tgt), sw.vocab_size, sw.min_frequency)?;
+        m.save(&src_path)?;
+        (m.clone(), m)
+    } else {
+        let s = train_bpe(src.iter(), sw.vocab_size, sw.min_frequency)?;
+        let t = train_bpe(tgt.iter(), sw.vocab_size, sw.min_frequency)?;
+        s.save(&src_path)?;
+        t.save(&tgt_path)?;
+        (s, t)
+    };
+    info!(
+        seconds = started.elapsed().as_secs_f64(),
+        vocab = models.0.vocab_size(),
+        joint = sw.joint,
+        "BPE trained"
+    );
+    Ok(models)
+}
