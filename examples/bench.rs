@@ -124,28 +124,9 @@ enum Cmd {
     },
 }
 
-/// libgomp reads OMP_WAIT_POLICY when it loads, before `main`: re-execute once with PASSIVE
-/// (as the `tolk` binary does) unless the caller chose a policy. `bench/run` sets it for both
-/// implementations.
-#[cfg(unix)]
-fn ensure_passive_omp_wait() {
-    use std::os::unix::process::CommandExt;
-    if std::env::var_os("OMP_WAIT_POLICY").is_some() {
-        return;
-    }
-    let Ok(exe) = std::env::current_exe() else {
-        return;
-    };
-    let err = std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env("OMP_WAIT_POLICY", "PASSIVE")
-        .exec();
-    eprintln!("warning: could not re-execute with OMP_WAIT_POLICY=PASSIVE: {err}");
-}
-
 fn main() -> Result<()> {
     #[cfg(unix)]
-    ensure_passive_omp_wait();
+    tolk::runtime::ensure_passive_omp_wait();
     match Cli::parse().command {
         Cmd::Export {
             model,

@@ -17,5 +17,6 @@ pub mod metrics;
 pub mod model;
 pub mod model_dir;
 pub mod plot;
+pub mod runtime;
 pub mod subword;
 pub mod train;

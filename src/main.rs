@@ -152,29 +152,9 @@ fn write_alignments(
     Ok(())
 }
 
-/// libtorch's OpenMP threads spin-wait by default; when another process holds a core, each of
-/// the thousands of small ops per training step then waits for a time slice (measured here: a
-/// step over 100x slower). OMP_WAIT_POLICY is read when libgomp loads, before `main`, so set
-/// it and re-execute once unless the user chose a policy.
-#[cfg(unix)]
-fn ensure_passive_omp_wait() {
-    use std::os::unix::process::CommandExt;
-    if std::env::var_os("OMP_WAIT_POLICY").is_some() {
-        return;
-    }
-    let Ok(exe) = std::env::current_exe() else {
-        return;
-    };
-    let err = std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env("OMP_WAIT_POLICY", "PASSIVE")
-        .exec();
-    eprintln!("warning: could not re-execute with OMP_WAIT_POLICY=PASSIVE: {err}");
-}
-
 fn main() -> anyhow::Result<()> {
     #[cfg(unix)]
-    ensure_passive_omp_wait();
+    tolk::runtime::ensure_passive_omp_wait();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
