@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
 # The attention comparison of docs/attention.md: trains every mechanism on Multi30k
-# German->English with one fixed wall-time budget and the same model size, translates test2016
+# German->English with one fixed budget and the same model size, translates test2016
 # with beam 5, scores it, and draws one heatmap per mechanism for the same test sentence.
 #
-#   MINUTES=20 SENTENCE=3 scripts/compare_attention.sh [variant ...]
+#   STEPS=600 SENTENCE=3 scripts/compare_attention.sh [variant ...]
+#   MINUTES=20 scripts/compare_attention.sh [variant ...]
 #
-# MINUTES: training budget per variant (default 20); SENTENCE: 0-based test2016 line whose
+# STEPS: training budget per variant in optimizer steps (default 600; a step budget stays fair
+# when the CPU is shared); MINUTES: a wall-time budget instead (used when STEPS=0);
+# VALIDATE_EVERY: steps between validations (default 200); SENTENCE: 0-based test2016 line whose
 # heatmap is drawn (default 3). Writes runs/attention/<variant>/ and docs/attention/results.{csv,md}
 # plus docs/attention/<variant>.png.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+steps=${STEPS:-600}
 minutes=${MINUTES:-20}
+validate_every=${VALIDATE_EVERY:-200}
+if [ "$steps" -gt 0 ]; then
+  budget="training.max_steps=$steps"; budget_label="${steps} steps"
+else
+  budget="training.max_minutes=$minutes"; budget_label="${minutes} min"
+fi
 sentence=${SENTENCE:-3}
-tolk=./target/release/tolk
 out=docs/attention
 mkdir -p "$out" runs/attention
 
@@ -33,18 +42,21 @@ ORDER=(bahdanau_additive luong_dot luong_general luong_concat luong_location
 
 ./scripts/setup-libtorch.sh
 cargo build --release
+# A private copy, so that rebuilding the tree during the (long) comparison changes nothing here.
+tolk=runs/attention/tolk
+cp target/release/tolk "$tolk"
 gzip -dc data/multi30k/test2016.de.gz > runs/attention/test2016.de
 gzip -dc data/multi30k/test2016.en.gz > runs/attention/test2016.en
 
 csv=$out/results.csv
-[ -f "$csv" ] || echo "variant,minutes,steps,best_valid_ppl,best_valid_bleu,test_bleu,test_chrf,train_tokens_per_s,beam5_tokens_per_s,date,machine" > "$csv"
+[ -f "$csv" ] || echo "variant,budget,steps,best_valid_ppl,best_valid_bleu,test_bleu,test_chrf,train_tokens_per_s,beam5_tokens_per_s,date,machine" > "$csv"
 machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
 for v in "${ORDER[@]}"; do
   dir=runs/attention/$v
   rm -rf "$dir"
   sets=()
-  for kv in ${VARIANTS[$v]} training.max_minutes=$minutes model.tie_target_embeddings=false \
-            training.validate_every=500 training.model_dir=$dir; do
+  for kv in ${VARIANTS[$v]} $budget model.tie_target_embeddings=false \
+            training.validate_every=$validate_every training.model_dir=$dir; do
     sets+=(--set "$kv")
   done
   echo "== $v: ${VARIANTS[$v]}"
@@ -54,25 +66,25 @@ for v in "${ORDER[@]}"; do
   $tolk score --hyp "$dir/test2016.hyp.en" --ref runs/attention/test2016.en --json > "$dir/test2016.score.json"
   $tolk plot --alignments "$dir/test2016.align.jsonl" --index "$sentence" --out "$out/$v.png"
   $tolk plot --metrics "$dir/metrics.csv" --out "$out/$v.curves.png"
-  python3 - "$v" "$minutes" "$dir" "$machine" >> "$csv" <<'PY'
+  python3 - "$v" "$budget_label" "$dir" "$machine" >> "$csv" <<'PY'
 import csv, json, re, statistics, sys, datetime
-v, minutes, d, machine = sys.argv[1:]
+v, budget, d, machine = sys.argv[1:]
 rows = list(csv.DictReader(open(f"{d}/metrics.csv")))
 best = max(rows, key=lambda r: float(r["valid_bleu"]))
 score = json.load(open(f"{d}/test2016.score.json"))
 log = re.sub(r"\x1b\[[0-9;]*m", "", open(f"{d}/translate.log").read())
 beam_tps = re.findall(r'tokens_per_s="?([0-9.]+)', log)[-1]
 tps = statistics.median(float(r["train_tokens_per_s"]) for r in rows)
-print(f'{v},{minutes},{rows[-1]["step"]},{float(best["valid_ppl"]):.2f},{float(best["valid_bleu"]):.2f},'
+print(f'{v},{budget},{rows[-1]["step"]},{float(best["valid_ppl"]):.2f},{float(best["valid_bleu"]):.2f},'
       f'{score["bleu"]:.2f},{score["chrf"]:.2f},{tps:.0f},{beam_tps},{datetime.date.today()},"{machine}"')
 PY
 done
 python3 - "$csv" > "$out/results.md" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-print("| mechanism | budget (min) | steps | valid ppl | valid BLEU (greedy) | test2016 BLEU (beam 5) | chrF | train tok/s | beam-5 tok/s | date |")
+print("| mechanism | budget | steps | valid ppl | valid BLEU (greedy) | test2016 BLEU (beam 5) | chrF | train tok/s | beam-5 tok/s | date |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
-    print(f'| {r["variant"]} | {r["minutes"]} | {r["steps"]} | {r["best_valid_ppl"]} | {r["best_valid_bleu"]} | {r["test_bleu"]} | {r["test_chrf"]} | {r["train_tokens_per_s"]} | {r["beam5_tokens_per_s"]} | {r["date"]} |')
+    print(f'| {r["variant"]} | {r["budget"]} | {r["steps"]} | {r["best_valid_ppl"]} | {r["best_valid_bleu"]} | {r["test_bleu"]} | {r["test_chrf"]} | {r["train_tokens_per_s"]} | {r["beam5_tokens_per_s"]} | {r["date"]} |')
 PY
 cat "$out/results.md"
