@@ -182,14 +182,15 @@ pub trait Decoder: std::fmt::Debug + Send {
         train: bool,
     ) -> DecoderOutput {
         let p = self.parts();
-        let steps = tgt_in.size()[1];
         let emb = tgt_in.apply(&p.embed).dropout(p.dropout, train); // [B,T,E]
-        let x_proj = p.cell.precompute(&emb);
+        // One `unbind` instead of a `select(1, t)` per step: the backward of `select` builds a
+        // zero-filled [B, T, G·D] gradient per step (T of them to add up), `unbind`'s is one stack.
+        let x_proj = p.cell.precompute(&emb).unbind(1);
         let mut state = self.init_state(enc);
         let (mut feats, mut alphas) = (Vec::new(), Vec::new());
         let (mut logp, mut ent, mut cov) = (Vec::new(), Vec::new(), Vec::new());
-        for t in 0..steps {
-            let (f, next, att) = self.advance(enc, keys, &x_proj.select(1, t), &state, train);
+        for x_t in &x_proj {
+            let (f, next, att) = self.advance(enc, keys, x_t, &state, train);
             if let Some(c) = &state.coverage {
                 cov.push(att.weights.minimum(c).sum_dim_intlist(-1, false, c.kind()));
             }
