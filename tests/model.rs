@@ -382,6 +382,42 @@ fn encoder_output_does_not_depend_on_padding() {
     }
 }
 
+/// The decoder packs the output layer onto non-padding target positions: the loss of a padded
+/// batch must equal the sum of the losses of its sentences decoded alone (no padding at all).
+#[test]
+fn packed_batch_loss_equals_sum_of_single_sentence_losses() {
+    for decoder in [DecoderType::Bahdanau, DecoderType::Luong] {
+        tch::manual_seed(5);
+        let vs = VarStore::new(Device::Cpu);
+        let mut cfg = tiny_config(RnnType::Gru);
+        cfg.decoder = decoder;
+        let model = Seq2Seq::new(&vs.root(), &cfg, 20, 20).unwrap();
+        let pairs: Vec<(Vec<i64>, Vec<i64>)> = vec![
+            (vec![5, 6, 7], vec![8, 9]),
+            (vec![8, 9, 10, 11, 12, 13], vec![4, 5, 6, 7, 8, 9, 10]),
+            (vec![14], vec![15, 16, 17, 18]),
+        ];
+        let loss_of = |chosen: &[(Vec<i64>, Vec<i64>)]| {
+            let refs: Vec<(&[i64], &[i64])> = chosen
+                .iter()
+                .map(|(s, t)| (s.as_slice(), t.as_slice()))
+                .collect();
+            let batch = Batch::new(&refs, Device::Cpu);
+            let out = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, false);
+            assert_eq!(out.logits.size()[0], batch.target_tokens as i64);
+            let (loss, _) =
+                label_smoothed_loss(&out.logits, &out.packed(&batch.tgt_out), 0.1, PAD_ID);
+            loss.double_value(&[])
+        };
+        let batched = loss_of(&pairs);
+        let alone: f64 = pairs.iter().map(|p| loss_of(std::slice::from_ref(p))).sum();
+        assert!(
+            (batched - alone).abs() < 1e-4 * alone.abs(),
+            "{decoder:?}: batched {batched} vs alone {alone}"
+        );
+    }
+}
+
 /// Trains a tiny model on random sequences mapped by `task`; returns greedy and beam exact
 /// match on fresh sequences.
 fn learn_task(task: fn(&[i64]) -> Vec<i64>, cfg: ModelConfig, steps: usize) -> (f64, f64) {
@@ -415,15 +451,8 @@ fn learn_task(task: fn(&[i64]) -> Vec<i64>, cfg: ModelConfig, steps: usize) -> (
             .map(|(s, t)| (s.as_slice(), t.as_slice()))
             .collect();
         let batch = Batch::new(&pairs, Device::Cpu);
-        let logits = model
-            .forward(&batch.src, &batch.src_lengths, &batch.tgt_in, true)
-            .logits;
-        let (loss, _) = label_smoothed_loss(
-            &logits.view([-1, vocab]),
-            &batch.tgt_out.view([-1]),
-            0.0,
-            PAD_ID,
-        );
+        let out = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, true);
+        let (loss, _) = label_smoothed_loss(&out.logits, &out.packed(&batch.tgt_out), 0.0, PAD_ID);
         let loss = loss / batch.target_tokens as f64;
         opt.zero_grad();
         loss.backward();

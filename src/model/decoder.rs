@@ -13,6 +13,7 @@ use super::bridge::Bridge;
 use super::encoder::EncoderOutput;
 use super::rnn_cell::{RnnState, SplitInputCell};
 use crate::config::{ModelConfig, RnnType};
+use crate::subword::PAD_ID;
 
 /// Decoder state carried between steps of greedy or beam search.
 #[derive(Debug)]
@@ -51,10 +52,17 @@ pub struct StepOutput {
 }
 
 /// Output of teacher forcing over a batch.
+///
+/// The output layer runs only on the N non-padding target positions (padding has no loss), so
+/// `logits` is packed: row n belongs to flat position `positions[n]` = b·T + t of `[B, T]`.
 #[derive(Debug)]
 pub struct DecoderOutput {
-    /// `[B, T, V]`.
+    /// Logits of the non-padding positions `[N, V]`, in (batch, step) order.
     pub logits: Tensor,
+    /// Flat index b·T + t of each row of `logits` `[N]` int64.
+    pub positions: Tensor,
+    /// Target steps T of the batch.
+    pub steps: i64,
     /// α `[B, T, S]`.
     pub attention: Tensor,
     /// Hard attention in training: log α of the sampled positions `[B, T]`.
@@ -63,6 +71,19 @@ pub struct DecoderOutput {
     pub entropy: Option<Tensor>,
     /// Coverage: Σ_j min(α_tj, cov_tj) `[B, T]` (See et al. 2017, eq. 12).
     pub coverage_penalty: Option<Tensor>,
+}
+
+impl DecoderOutput {
+    /// The entries of a `[B, T]` tensor (e.g. the targets y_1 … EOS) at the rows of `logits`:
+    /// `[N]`.
+    pub fn packed(&self, per_position: &Tensor) -> Tensor {
+        per_position.reshape([-1]).index_select(0, &self.positions)
+    }
+
+    /// Sentence b of each row of `logits` `[N]` int64.
+    pub fn sentence_of_rows(&self) -> Tensor {
+        self.positions.divide_scalar_mode(self.steps, "floor")
+    }
 }
 
 /// Parts shared by all decoders; parameter names are `embed`, `bridge`, `attention`, `rnn`.
@@ -183,8 +204,8 @@ pub trait Decoder: std::fmt::Debug + Send {
     ) -> DecoderOutput {
         let p = self.parts();
         let emb = tgt_in.apply(&p.embed).dropout(p.dropout, train); // [B,T,E]
-        // One `unbind` instead of a `select(1, t)` per step: the backward of `select` builds a
-        // zero-filled [B, T, G·D] gradient per step (T of them to add up), `unbind`'s is one stack.
+                                                                    // One `unbind` instead of a `select(1, t)` per step: the backward of `select` builds a
+                                                                    // zero-filled [B, T, G·D] gradient per step (T of them to add up), `unbind`'s is one stack.
         let x_proj = p.cell.precompute(&emb).unbind(1);
         let mut state = self.init_state(enc);
         let (mut feats, mut alphas) = (Vec::new(), Vec::new());
@@ -201,8 +222,16 @@ pub trait Decoder: std::fmt::Debug + Send {
             state = next;
         }
         let stack = |v: Vec<Tensor>| (!v.is_empty()).then(|| Tensor::stack(&v, 1));
+        // Pack: deep output, vocabulary projection and loss only where the target is not PAD
+        // (tgt_in is PAD exactly where tgt_out is).
+        let steps = tgt_in.size()[1];
+        let positions = tgt_in.reshape([-1]).ne(PAD_ID).nonzero().squeeze_dim(1); // [N]
+        let feats = Tensor::stack(&feats, 1); // [B,T,F]
+        let pack = |x: &Tensor| x.reshape([-1, x.size()[2]]).index_select(0, &positions);
         DecoderOutput {
-            logits: self.output(&Tensor::stack(&feats, 1), &emb, train),
+            logits: self.output(&pack(&feats), &pack(&emb), train),
+            positions,
+            steps,
             attention: Tensor::stack(&alphas, 1),
             selected_log_prob: stack(logp),
             entropy: stack(ent),

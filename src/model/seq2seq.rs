@@ -65,8 +65,9 @@ impl Seq2Seq {
         Encoded { enc, keys }
     }
 
-    /// Teacher forcing: logits `[B, T, V]`, attention `[B, T, S]` and the auxiliary terms of
-    /// hard attention and coverage.
+    /// Teacher forcing: logits of the non-padding target positions `[N, V]` (see
+    /// [`DecoderOutput`]), attention `[B, T, S]` and the auxiliary terms of hard attention and
+    /// coverage.
     pub fn forward(
         &self,
         src: &Tensor,

@@ -28,15 +28,10 @@ pub fn objective(
     tc: &TrainingConfig,
     baseline: &mut Option<f64>,
 ) -> Objective {
-    let v = out.logits.size()[2];
     let mask = tgt_out.ne(PAD_ID).to_kind(out.logits.kind()); // [B,T]
     let tokens = mask.sum(Kind::Double).double_value(&[]).max(1.0);
-    let (ce_sum, _) = label_smoothed_loss(
-        &out.logits.view([-1, v]),
-        &tgt_out.view([-1]),
-        tc.label_smoothing,
-        PAD_ID,
-    );
+    let targets = out.packed(tgt_out); // [N]
+    let (ce_sum, _) = label_smoothed_loss(&out.logits, &targets, tc.label_smoothing, PAD_ID);
     let cross_entropy = &ce_sum / tokens;
     let mut loss = match &out.coverage_penalty {
         Some(pen) => {
@@ -47,11 +42,12 @@ pub fn objective(
     if let (Some(logp), Some(entropy)) = (&out.selected_log_prob, &out.entropy) {
         let reward = tch::no_grad(|| {
             let lp = out.logits.log_softmax(-1, out.logits.kind());
-            let tok = lp
-                .gather(2, &tgt_out.clamp_min(0).unsqueeze(-1), false)
-                .squeeze_dim(-1);
-            (tok * &mask).sum_dim_intlist(1, false, lp.kind())
-                / mask.sum_dim_intlist(1, false, lp.kind()).clamp_min(1.0)
+            let tok = lp.gather(1, &targets.unsqueeze(-1), false).squeeze_dim(-1); // [N]
+            let per_sentence = mask
+                .sum_dim_intlist(1, false, lp.kind())
+                .zeros_like()
+                .index_add(0, &out.sentence_of_rows(), &tok);
+            per_sentence / mask.sum_dim_intlist(1, false, lp.kind()).clamp_min(1.0)
         }); // [B]
         let mean_reward = reward.mean(Kind::Double).double_value(&[]);
         let b = baseline.unwrap_or(mean_reward);

@@ -66,16 +66,8 @@ pub fn valid_loss(model: &Seq2Seq, set: &ValidSet, batch_tokens: usize, device: 
                 .map(|&i| (set.src[i].as_slice(), set.tgt[i].as_slice()))
                 .collect();
             let batch = Batch::new(&pairs, device);
-            let logits = model
-                .forward(&batch.src, &batch.src_lengths, &batch.tgt_in, false)
-                .logits;
-            let v = logits.size()[2];
-            let (_, n) = label_smoothed_loss(
-                &logits.view([-1, v]),
-                &batch.tgt_out.view([-1]),
-                0.0,
-                PAD_ID,
-            );
+            let out = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, false);
+            let (_, n) = label_smoothed_loss(&out.logits, &out.packed(&batch.tgt_out), 0.0, PAD_ID);
             nll += n.double_value(&[]);
             tokens += batch.target_tokens;
         }
