@@ -75,10 +75,9 @@ pub fn beam_search(
             let out = model
                 .decoder
                 .step(&encoded.enc, &encoded.keys, &prev, &state);
-            let log_probs = out.logits.log_softmax(-1, Kind::Float); // [A·K, V]
-            let vocab = log_probs.size()[1];
-            let cand = (log_probs + scores.unsqueeze(1)).view([active.len() as i64, -1]);
-            let (top_scores, top_idx) = cand.topk((2 * k) as i64, -1, true, true);
+            let (top_scores, top_idx) =
+                best_continuations(&out.logits, &scores, k as i64, 2 * k as i64);
+            let vocab = out.logits.size()[1];
             let top_scores = Vec::<f32>::try_from(top_scores.flatten(0, -1)).expect("f32");
             let top_idx = Vec::<i64>::try_from(top_idx.flatten(0, -1)).expect("i64");
             let attn = keep_attention.then(|| {
@@ -186,4 +185,24 @@ pub fn beam_search(
             })
             .collect()
     })
+}
+
+/// The `n` best continuations of each sentence's `k` hypotheses: `logits` `[A·K, V]`, running
+/// log-probabilities `scores` `[A·K]` → `(scores, index)`, each `[A, n]`, sorted best first,
+/// with index = slot·V + token over the sentence's K·V candidates (slot = hypothesis 0..K).
+///
+/// The same candidates as a top-n over log_softmax(logits) + score flattened to `[A, K·V]`,
+/// without writing that tensor: a sentence's best n are among the best n of each of its rows,
+/// and log p(v) = logit(v) − logsumexp(logits) (equal up to float rounding).
+fn best_continuations(logits: &Tensor, scores: &Tensor, k: i64, n: i64) -> (Tensor, Tensor) {
+    let (rows, vocab) = (logits.size()[0], logits.size()[1]);
+    let a = rows / k;
+    let n_row = n.min(vocab);
+    let lse = logits.logsumexp([-1], true); // [A·K, 1]
+    let (row_top, row_token) = logits.topk(n_row, -1, true, true); // [A·K, n]
+    let cand = (row_top - lse + scores.unsqueeze(1)).view([a, -1]); // [A, K·n]
+    let (top, pos) = cand.topk(n.min(k * n_row), -1, true, true); // [A, n]
+    let token = row_token.view([a, -1]).gather(1, &pos, false);
+    let slot = pos.divide_scalar_mode(n_row, "floor");
+    (top.to_kind(Kind::Float), slot * vocab + token)
 }

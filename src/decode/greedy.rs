@@ -39,7 +39,9 @@ pub fn greedy_search(
             let out = model
                 .decoder
                 .step(&encoded.enc, &encoded.keys, &prev, &state);
-            let (best_lp, best) = out.logits.log_softmax(-1, Kind::Float).max_dim(-1, false);
+            // log p(best) = max logit − logsumexp: no [B, V] log-softmax tensor is written.
+            let (best_logit, best) = out.logits.max_dim(-1, false);
+            let best_lp = (best_logit - out.logits.logsumexp([-1], false)).to_kind(Kind::Float);
             let tokens = Vec::<i64>::try_from(&best).expect("int64 tokens");
             let lps = Vec::<f32>::try_from(&best_lp).expect("f32 scores");
             let attn = keep_attention.then(|| {
