@@ -25,6 +25,7 @@ Usage (PyTorch 2.11 from the wheel tolk's libtorch comes from):
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -104,6 +105,38 @@ def gemm_rate(m, k, n, reps):
     med = statistics.median(times)
     return {"m": m, "k": k, "n": n, "reps": len(times), "median_s": med,
             "gflops": 2.0 * m * k * n / med / 1e9}
+
+
+# Ops whose self time counts as matrix multiplication in the profile summary.
+GEMM_OPS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::addmv", "aten::mv",
+            "aten::dot", "aten::mkldnn_rnn_layer", "aten::mkldnn_rnn_layer_backward"}
+
+
+def profiler(args):
+    """torch.profiler over a timed phase when --profile is given, else a no-op context."""
+    if not args.profile:
+        return contextlib.nullcontext()
+    return torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+
+
+def write_profile(args, prof, phase, wall_s):
+    """Appends the phase's op table (self CPU time) and a GEMM / other split to --profile."""
+    if not args.profile:
+        return
+    avgs = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in avgs) / 1e6
+    gemm = sum(e.self_cpu_time_total for e in avgs if e.key in GEMM_OPS) / 1e6
+    calls = sum(e.count for e in avgs)
+    with open(args.profile, "a") as f:
+        f.write(f"\n## {phase} (PyTorch twin under torch.profiler, {torch.get_num_threads()} "
+                f"threads)\n\n")
+        f.write(f"wall {wall_s:.2f} s; profiled self CPU time {total:.2f} s over {calls} op calls; "
+                f"GEMM-family ops ({', '.join(sorted(GEMM_OPS & {e.key for e in avgs}))}) "
+                f"{gemm:.2f} s = {100 * gemm / max(total, 1e-9):.0f}%; everything else "
+                f"{total - gemm:.2f} s; mean self time per op call "
+                f"{1e6 * total / max(calls, 1):.1f} us.\n\n```\n")
+        f.write(avgs.table(sort_by="self_cpu_time_total", row_limit=25))
+        f.write("\n```\n")
 
 
 def length_penalty(length, alpha):
@@ -401,6 +434,8 @@ def time_training(args, batches):
         adam = "foreach"
     clip = tc.get("clip_grad_norm", 1.0)
     secs, toks, flops, losses = [], [], [], []
+    prof_ctx = profiler(args)
+    prof = prof_ctx.__enter__()
     for step in range(args.steps):
         b = data[step % len(data)]
         torch.manual_seed(seed ^ (step + 1) * 0x9E3779B9 & 0x7FFFFFFFFFFFFFFF)
@@ -419,6 +454,8 @@ def time_training(args, batches):
         losses.append(lv)
         if not math.isfinite(lv):
             sys.exit(f"torch_twin: loss diverged at step {step}")
+    prof_ctx.__exit__(None, None, None)
+    write_profile(args, prof, f"training, {args.steps} steps", sum(secs))
     rss = peak_rss_mib()
     warm = min(args.warmup, max(args.steps - 1, 0))
     tps = [toks[i] / secs[i] for i in range(warm, args.steps)]
@@ -460,11 +497,13 @@ def time_translation(args, test, k):
             search(test["batches"][0][:8])
         reset_peak_rss()
         rss_start = rss_mib()
-        t0 = time.perf_counter()
-        for batch in test["batches"]:
-            for i, h in zip(batch, search(batch)):
-                out[i] = h
-        secs = time.perf_counter() - t0
+        with profiler(args) as prof:
+            t0 = time.perf_counter()
+            for batch in test["batches"]:
+                for i, h in zip(batch, search(batch)):
+                    out[i] = h
+            secs = time.perf_counter() - t0
+        write_profile(args, prof, "greedy" if k <= 1 else f"beam {k}", secs)
     rss = peak_rss_mib()
     tokens = sum(len(h) + 1 for h in out)
     return {"beam": k, "sentences": len(ids), "seconds": secs, "output_tokens": tokens,
@@ -485,6 +524,10 @@ def main():
     ap.add_argument("--out", default="bench/out/torch.json")
     ap.add_argument("--phases", default="gemm,train,greedy,beam",
                     help="comma-separated: gemm, train, greedy, beam (merged into --out)")
+    ap.add_argument("--profile", default="",
+                    help="append a torch.profiler op table per timed phase to this Markdown file "
+                         "(the profiler's per-op overhead slows the phase: timings are not "
+                         "comparable with unprofiled runs)")
     args = ap.parse_args()
     threads = args.threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
