@@ -30,7 +30,7 @@ use tolk::config::{Config, ModelConfig, OutputLayerType, RnnType};
 use tolk::data::batching::{padding_fraction, plan_epoch, plan_inference, BatchPlan};
 use tolk::data::corpus::{read_lines, read_parallel};
 use tolk::data::length_filter::filter_by_length;
-use tolk::decode::{beam_search, greedy_search, BeamConfig, Hypothesis};
+use tolk::decode::{beam_search, greedy_search, BeamConfig, Hypothesis, LexicalShortlist};
 use tolk::metrics::corpus_bleu;
 use tolk::model_dir::{LoadedModel, ModelDir};
 use tolk::subword::SubwordModel;
@@ -94,6 +94,9 @@ enum Cmd {
         /// into `--out`.
         #[arg(long, default_value = "gemm,train,greedy,beam")]
         phases: String,
+        /// Greedy and beam search over the model's lexical shortlist (`shortlist.json`).
+        #[arg(long)]
+        shortlist: bool,
     },
     /// Scores both outputs and writes the Markdown and CSV tables.
     Report {
@@ -146,6 +149,7 @@ fn main() -> Result<()> {
             test,
             out,
             phases,
+            shortlist,
         } => run(RunArgs {
             model,
             threads,
@@ -157,6 +161,7 @@ fn main() -> Result<()> {
             test,
             out,
             phases,
+            shortlist,
         }),
         Cmd::Report {
             model,
@@ -477,6 +482,7 @@ struct RunArgs {
     test: PathBuf,
     out: PathBuf,
     phases: String,
+    shortlist: bool,
 }
 
 /// GFLOP/s of `reps` fp32 products [m,k]x[k,n] (median time; one untimed warm-up).
@@ -542,7 +548,7 @@ fn run(a: RunArgs) -> Result<()> {
             "greedy" | "beam" => {
                 // (b) Translation.
                 let k = if phase == "greedy" { 1 } else { a.beam };
-                let r = time_translation(&a.model, &read_json(&a.test)?, k)?;
+                let r = time_translation(&a.model, &read_json(&a.test)?, k, a.shortlist)?;
                 eprintln!(
                     "tolk {phase}: {:.1} sent/s",
                     r["sentences_per_s"].as_f64().unwrap_or(f64::NAN)
@@ -661,8 +667,11 @@ fn time_training(a: &RunArgs, batches_json: &Value) -> Result<Value> {
     }))
 }
 
-fn time_translation(model_dir: &Path, test: &Value, beam: usize) -> Result<Value> {
+fn time_translation(model_dir: &Path, test: &Value, beam: usize, shortlist: bool) -> Result<Value> {
     let loaded = LoadedModel::load(model_dir, false, Device::Cpu)?;
+    let shortlist = shortlist
+        .then(|| LexicalShortlist::load(&ModelDir::new(model_dir).shortlist()))
+        .transpose()?;
     let ids: Vec<Vec<i64>> = test["ids"]
         .as_array()
         .context("ids")?
@@ -684,15 +693,18 @@ fn time_translation(model_dir: &Path, test: &Value, beam: usize) -> Result<Value
         let srcs: Vec<&[i64]> = batch.iter().map(|&i| ids[i].as_slice()).collect();
         let (src, src_len) = source_tensors(&srcs, Device::Cpu);
         let ml: Vec<usize> = batch.iter().map(|&i| max_len[i]).collect();
+        // Candidate lookup is part of the timed work, as in `Translator::translate`.
+        let candidates = shortlist.as_ref().map(|s| s.candidates(&srcs));
+        let candidates = candidates.as_deref();
         if beam <= 1 {
-            greedy_search(&loaded.model, &src, &src_len, &ml, false)
+            greedy_search(&loaded.model, &src, &src_len, &ml, false, candidates)
         } else {
             let cfg = BeamConfig {
                 beam_size: beam,
                 length_penalty: alpha,
                 nbest: 1,
             };
-            beam_search(&loaded.model, &src, &src_len, &ml, cfg, false)
+            beam_search(&loaded.model, &src, &src_len, &ml, cfg, false, candidates)
                 .into_iter()
                 .map(|mut h| h.swap_remove(0))
                 .collect()
@@ -717,8 +729,20 @@ fn time_translation(model_dir: &Path, test: &Value, beam: usize) -> Result<Value
     let secs = t0.elapsed().as_secs_f64();
     let rss = peak_rss_mib();
     let tokens: usize = out.iter().map(|t| t.len() + 1).sum();
+    // Mean shortlist size per batch (0 = full vocabulary), outside the timed loop.
+    let shortlist_mean = shortlist.as_ref().map_or(0.0, |s| {
+        let sizes: Vec<f64> = plan
+            .iter()
+            .map(|b| {
+                let srcs: Vec<&[i64]> = b.iter().map(|&i| ids[i].as_slice()).collect();
+                s.candidates(&srcs).len() as f64
+            })
+            .collect();
+        sizes.iter().sum::<f64>() / sizes.len().max(1) as f64
+    });
     Ok(json!({
         "beam": beam,
+        "shortlist_mean_size": shortlist_mean,
         "sentences": ids.len(),
         "seconds": secs,
         "output_tokens": tokens,

@@ -331,6 +331,14 @@ pub struct DecodingConfig {
     pub max_len_ratio: f64,
     /// Sentence budget per translation batch, in source tokens × sentences. Default 4000.
     pub batch_tokens: usize,
+    /// Decode each batch over its lexical shortlist (`shortlist.json` in the model directory,
+    /// see [`crate::decode::LexicalShortlist`]) instead of the full target vocabulary; also
+    /// `tolk translate --shortlist`. Default false.
+    pub shortlist: bool,
+    /// Shortlist: most frequent target tokens always included. Default 100.
+    pub shortlist_frequent: usize,
+    /// Shortlist: target candidates per source token (by Dice coefficient). Default 50.
+    pub shortlist_translations: usize,
 }
 
 impl Default for DecodingConfig {
@@ -340,6 +348,9 @@ impl Default for DecodingConfig {
             length_penalty: 1.0,
             max_len_ratio: 1.5,
             batch_tokens: 4000,
+            shortlist: false,
+            shortlist_frequent: 100,
+            shortlist_translations: 50,
         }
     }
 }

@@ -7,9 +7,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tolk::config::Config;
 use tolk::data::corpus::read_lines;
-use tolk::decode::{TranslateOptions, Translator};
+use tolk::decode::{LexicalShortlist, TranslateOptions, Translator};
 use tolk::metrics::{corpus_bleu, corpus_chrf};
-use tolk::model_dir::LoadedModel;
+use tolk::model_dir::{LoadedModel, ModelDir};
 use tolk::train::trainer::{device_from, set_threads};
 
 #[derive(Parser)]
@@ -76,6 +76,29 @@ enum Command {
         /// Merge subword positions to words in --alignments/--pharaoh output.
         #[arg(long)]
         word_level: bool,
+        /// Decode over the model's lexical shortlist (shortlist.json) instead of the full
+        /// target vocabulary; default from the model's config (`decoding.shortlist`).
+        #[arg(long)]
+        shortlist: bool,
+    },
+    /// (Re)build a model's lexical shortlist for `translate --shortlist` from its training
+    /// corpus (models trained by this version of tolk already have one).
+    Shortlist {
+        /// Model directory written by `tolk train`.
+        #[arg(long)]
+        model: PathBuf,
+        /// Source side of the training corpus (plain or .gz).
+        #[arg(long)]
+        src: PathBuf,
+        /// Target side of the training corpus.
+        #[arg(long)]
+        tgt: PathBuf,
+        /// Most frequent target tokens always included; default from the model's config.
+        #[arg(long)]
+        frequent: Option<usize>,
+        /// Target candidates per source token; default from the model's config.
+        #[arg(long)]
+        translations: Option<usize>,
     },
     /// Corpus BLEU and chrF of a hypothesis file against a reference file (sacreBLEU
     /// defaults).
@@ -191,10 +214,14 @@ fn main() -> anyhow::Result<()> {
             alignments,
             pharaoh,
             word_level,
+            shortlist,
         } => {
             set_threads(threads);
             let loaded = LoadedModel::load(&model, last, device_from(&device))?;
             let dc = &loaded.config.decoding;
+            let shortlist = (shortlist || dc.shortlist)
+                .then(|| LexicalShortlist::load(&ModelDir::new(&model).shortlist()))
+                .transpose()?;
             let beam_size = beam.unwrap_or(dc.beam_size).max(1);
             let opts = TranslateOptions {
                 beam_size,
@@ -217,6 +244,7 @@ fn main() -> anyhow::Result<()> {
                 src_subwords: &loaded.src_subwords,
                 tgt_subwords: &loaded.tgt_subwords,
                 device: loaded.vs.device(),
+                shortlist: shortlist.as_ref(),
             };
             let started = std::time::Instant::now();
             let out = translator.translate(&sources, &opts);
@@ -242,8 +270,24 @@ fn main() -> anyhow::Result<()> {
                 seconds = format!("{secs:.2}"),
                 tokens_per_s = format!("{:.0}", tokens as f64 / secs.max(1e-9)),
                 beam = beam_size,
+                shortlist = shortlist.is_some(),
                 "translated"
             );
+        }
+        Command::Shortlist {
+            model,
+            src,
+            tgt,
+            frequent,
+            translations,
+        } => {
+            let md = ModelDir::new(&model);
+            let mut config = Config::from_file(&md.config())
+                .with_context(|| format!("{} is not a tolk model directory", model.display()))?;
+            let dc = &mut config.decoding;
+            dc.shortlist_frequent = frequent.unwrap_or(dc.shortlist_frequent);
+            dc.shortlist_translations = translations.unwrap_or(dc.shortlist_translations);
+            tolk::train::prepare::shortlist_from_corpus(&config, &md, &src, &tgt)?;
         }
         Command::Score {
             hyp,

@@ -60,6 +60,11 @@ impl ModelDir {
     pub fn metrics(&self) -> PathBuf {
         self.root.join("metrics.csv")
     }
+
+    /// The lexical shortlist for decoding, `shortlist.json`.
+    pub fn shortlist(&self) -> PathBuf {
+        self.root.join("shortlist.json")
+    }
 }
 
 /// A trained model loaded for translation.

@@ -382,6 +382,49 @@ fn encoder_output_does_not_depend_on_padding() {
     }
 }
 
+/// A shortlist holding the whole vocabulary must not change search; a smaller one restricts
+/// every output token to it.
+#[test]
+fn search_over_a_shortlist() {
+    tch::manual_seed(6);
+    let vs = VarStore::new(Device::Cpu);
+    let model = Seq2Seq::new(&vs.root(), &tiny_config(RnnType::Gru), 20, 20).unwrap();
+    let sources: Vec<Vec<i64>> = vec![vec![5, 6, 7], vec![8, 9, 10, 11], vec![12]];
+    let refs: Vec<&[i64]> = sources.iter().map(Vec::as_slice).collect();
+    let (src, len) = source_tensors(&refs, Device::Cpu);
+    let max_len = vec![8; sources.len()];
+    let cfg = BeamConfig {
+        beam_size: 3,
+        length_penalty: 1.0,
+        nbest: 3,
+    };
+    let all: Vec<i64> = (0..20).collect();
+    let tokens = |hs: Vec<Vec<tolk::decode::Hypothesis>>| -> Vec<Vec<Vec<i64>>> {
+        hs.into_iter()
+            .map(|h| h.into_iter().map(|h| h.tokens).collect())
+            .collect()
+    };
+    let greedy = |s: Option<&[i64]>| -> Vec<Vec<i64>> {
+        greedy_search(&model, &src, &len, &max_len, false, s)
+            .into_iter()
+            .map(|h| h.tokens)
+            .collect()
+    };
+    assert_eq!(greedy(None), greedy(Some(&all)));
+    let beam = |s: Option<&[i64]>| tokens(beam_search(&model, &src, &len, &max_len, cfg, false, s));
+    assert_eq!(beam(None), beam(Some(&all)));
+    let few: Vec<i64> = vec![0, 1, 2, 3, 6, 9, 13];
+    for hyp in greedy(Some(&few))
+        .iter()
+        .chain(beam(Some(&few)).iter().flatten())
+    {
+        assert!(
+            hyp.iter().all(|t| few.contains(t)),
+            "{hyp:?} outside {few:?}"
+        );
+    }
+}
+
 /// The decoder packs the output layer onto non-padding target positions: the loss of a padded
 /// batch must equal the sum of the losses of its sentences decoded alone (no padding at all).
 #[test]
@@ -462,13 +505,13 @@ fn learn_task(task: fn(&[i64]) -> Vec<i64>, cfg: ModelConfig, steps: usize) -> (
     let srcs: Vec<&[i64]> = test.iter().map(|(s, _)| s.as_slice()).collect();
     let (src, len) = source_tensors(&srcs, Device::Cpu);
     let max_len: Vec<usize> = test.iter().map(|(s, _)| s.len() * 2 + 2).collect();
-    let greedy = greedy_search(&model, &src, &len, &max_len, false);
+    let greedy = greedy_search(&model, &src, &len, &max_len, false, None);
     let cfg = BeamConfig {
         beam_size: 4,
         length_penalty: 0.6,
         nbest: 2,
     };
-    let beam = beam_search(&model, &src, &len, &max_len, cfg, false);
+    let beam = beam_search(&model, &src, &len, &max_len, cfg, false, None);
     let g = test
         .iter()
         .zip(&greedy)
@@ -541,10 +584,10 @@ fn beam_search_of_a_batch_equals_beam_search_of_each_sentence() {
     };
     let srcs: Vec<&[i64]> = sources.iter().map(Vec::as_slice).collect();
     let (src, len) = source_tensors(&srcs, Device::Cpu);
-    let batched = beam_search(&model, &src, &len, &max_len, cfg, true);
+    let batched = beam_search(&model, &src, &len, &max_len, cfg, true, None);
     for (i, s) in sources.iter().enumerate() {
         let (one, one_len) = source_tensors(&[s.as_slice()], Device::Cpu);
-        let single = beam_search(&model, &one, &one_len, &max_len[i..=i], cfg, true);
+        let single = beam_search(&model, &one, &one_len, &max_len[i..=i], cfg, true, None);
         let tokens = |h: &Vec<tolk::decode::Hypothesis>| {
             h.iter().map(|x| x.tokens.clone()).collect::<Vec<_>>()
         };

@@ -5,8 +5,8 @@ mod common;
 
 use tch::Device;
 use tolk::config::{AttentionType, DecoderType, ModelConfig, ScopeType, SelectionType};
-use tolk::decode::{TranslateOptions, Translator};
-use tolk::model_dir::LoadedModel;
+use tolk::decode::{LexicalShortlist, TranslateOptions, Translator};
+use tolk::model_dir::{LoadedModel, ModelDir};
 
 fn variants() -> Vec<(&'static str, ModelConfig)> {
     let base = ModelConfig {
@@ -108,11 +108,15 @@ fn every_attention_variant_trains_saves_and_translates() {
         );
         let loaded = LoadedModel::load(&cfg.training.model_dir, false, Device::Cpu)
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        // Training wrote a lexical shortlist; decode over it (every decoder must support it).
+        let shortlist = LexicalShortlist::load(&ModelDir::new(&cfg.training.model_dir).shortlist())
+            .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let translator = Translator {
             model: &loaded.model,
             src_subwords: &loaded.src_subwords,
             tgt_subwords: &loaded.tgt_subwords,
             device: Device::Cpu,
+            shortlist: Some(&shortlist),
         };
         let opts = TranslateOptions {
             beam_size: 3,
@@ -127,6 +131,17 @@ fn every_attention_variant_trains_saves_and_translates() {
         assert_eq!(out.len(), 2, "{name}");
         for (s, hyps) in src.iter().zip(&out) {
             assert_eq!(hyps.len(), 2, "{name}");
+            let ids = loaded.src_subwords.encode_batch(std::slice::from_ref(s));
+            let allowed = shortlist.candidates(&[ids[0].as_slice()]);
+            for h in hyps {
+                assert!(
+                    h.hypothesis
+                        .tokens
+                        .iter()
+                        .all(|t| allowed.binary_search(t).is_ok()),
+                    "{name}: token outside the shortlist"
+                );
+            }
             let m = translator.alignment(s, &hyps[0]).expect("attention kept");
             assert_eq!(m.weights.len(), m.tgt_tokens.len(), "{name}");
             for row in &m.weights {

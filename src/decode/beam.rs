@@ -29,7 +29,9 @@ struct Live {
 }
 
 /// Beam search for a batch: `src` `[B, S]`, `lengths` `[B]` (EOS included), `max_len[b]` most
-/// output tokens (EOS included). Returns for each sentence its `nbest` hypotheses, best first.
+/// output tokens (EOS included); `shortlist`: sorted candidate target ids for this batch
+/// ([`super::shortlist::LexicalShortlist::candidates`]), `None` = the full vocabulary. Returns
+/// for each sentence its `nbest` hypotheses, best first.
 pub fn beam_search(
     model: &Seq2Seq,
     src: &Tensor,
@@ -37,9 +39,15 @@ pub fn beam_search(
     max_len: &[usize],
     cfg: BeamConfig,
     keep_attention: bool,
+    shortlist: Option<&[i64]>,
 ) -> Vec<Vec<Hypothesis>> {
     assert!(cfg.beam_size >= 1 && cfg.nbest >= 1 && cfg.nbest <= cfg.beam_size);
     tch::no_grad(|| {
+        let full = model.decoder.projection();
+        let restricted = shortlist.map(|ids| full.restrict(ids));
+        let projection = restricted.as_ref().unwrap_or(full);
+        // Logits column → token id.
+        let token_of = |column: i64| shortlist.map_or(column, |ids| ids[column as usize]);
         let device: Device = src.device();
         let b = src.size()[0] as usize;
         let k = cfg.beam_size;
@@ -74,7 +82,7 @@ pub fn beam_search(
         for t in 0..limit {
             let out = model
                 .decoder
-                .step(&encoded.enc, &encoded.keys, &prev, &state);
+                .step(&encoded.enc, &encoded.keys, &prev, &state, projection);
             let (top_scores, top_idx) =
                 best_continuations(&out.logits, &scores, k as i64, 2 * k as i64);
             let vocab = out.logits.size()[1];
@@ -102,7 +110,7 @@ pub fn beam_search(
                     }
                     let idx = top_idx[a * 2 * k + c];
                     let slot = a * k + (idx / vocab) as usize;
-                    let token = idx % vocab;
+                    let token = token_of(idx % vocab);
                     if token == EOS_ID || at_limit {
                         let parent = &live[slot];
                         let mut tokens = parent.tokens.clone();

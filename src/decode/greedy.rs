@@ -11,6 +11,8 @@ use crate::subword::{BOS_ID, EOS_ID};
 /// * `src` `[B, S]`, `lengths` `[B]`: source ids with EOS (see [`crate::batch::source_tensors`]).
 /// * `max_len[b]`: most output tokens for sentence b (EOS included).
 /// * `keep_attention`: also return each hypothesis' attention matrix.
+/// * `shortlist`: sorted candidate target ids for this batch
+///   ([`super::shortlist::LexicalShortlist::candidates`]); `None` = the full vocabulary.
 ///
 /// Returns one hypothesis per sentence, in batch order.
 pub fn greedy_search(
@@ -19,8 +21,12 @@ pub fn greedy_search(
     lengths: &Tensor,
     max_len: &[usize],
     keep_attention: bool,
+    shortlist: Option<&[i64]>,
 ) -> Vec<Hypothesis> {
     tch::no_grad(|| {
+        let full = model.decoder.projection();
+        let restricted = shortlist.map(|ids| full.restrict(ids));
+        let projection = restricted.as_ref().unwrap_or(full);
         let b = src.size()[0] as usize;
         let encoded = model.encode(src, lengths, false);
         let mut state = model.decoder.init_state(&encoded.enc);
@@ -38,9 +44,10 @@ pub fn greedy_search(
         for t in 0..limit {
             let out = model
                 .decoder
-                .step(&encoded.enc, &encoded.keys, &prev, &state);
+                .step(&encoded.enc, &encoded.keys, &prev, &state, projection);
             // log p(best) = max logit − logsumexp: no [B, V] log-softmax tensor is written.
-            let (best_logit, best) = out.logits.max_dim(-1, false);
+            let (best_logit, best_column) = out.logits.max_dim(-1, false);
+            let best = projection.token_ids(&best_column);
             let best_lp = (best_logit - out.logits.logsumexp([-1], false)).to_kind(Kind::Float);
             let tokens = Vec::<i64>::try_from(&best).expect("int64 tokens");
             let lps = Vec::<f32>::try_from(&best_lp).expect("f32 scores");

@@ -7,6 +7,7 @@ use super::alignment::AlignmentMatrix;
 use super::beam::{beam_search, BeamConfig};
 use super::greedy::greedy_search;
 use super::hypothesis::Hypothesis;
+use super::shortlist::LexicalShortlist;
 use crate::batch::source_tensors;
 use crate::data::batching::plan_inference;
 use crate::model::Seq2Seq;
@@ -49,6 +50,8 @@ pub struct Translator<'a> {
     pub tgt_subwords: &'a SubwordModel,
     /// Device of the model.
     pub device: Device,
+    /// Decode each batch over its lexical shortlist instead of the full target vocabulary.
+    pub shortlist: Option<&'a LexicalShortlist>,
 }
 
 impl Translator<'_> {
@@ -61,15 +64,24 @@ impl Translator<'_> {
         for batch in plan_inference(&lengths, opts.batch_tokens) {
             let srcs: Vec<&[i64]> = batch.iter().map(|&i| ids[i].as_slice()).collect();
             let (src, src_len) = source_tensors(&srcs, self.device);
+            let candidates = self.shortlist.map(|s| s.candidates(&srcs));
+            let candidates = candidates.as_deref();
             let max_len: Vec<usize> = batch
                 .iter()
                 .map(|&i| (opts.max_len_ratio * ids[i].len() as f64) as usize + 5)
                 .collect();
             let hyps: Vec<Vec<Hypothesis>> = if opts.beam_size <= 1 {
-                greedy_search(self.model, &src, &src_len, &max_len, opts.keep_attention)
-                    .into_iter()
-                    .map(|h| vec![h])
-                    .collect()
+                greedy_search(
+                    self.model,
+                    &src,
+                    &src_len,
+                    &max_len,
+                    opts.keep_attention,
+                    candidates,
+                )
+                .into_iter()
+                .map(|h| vec![h])
+                .collect()
             } else {
                 let cfg = BeamConfig {
                     beam_size: opts.beam_size,
@@ -83,6 +95,7 @@ impl Translator<'_> {
                     &max_len,
                     cfg,
                     opts.keep_attention,
+                    candidates,
                 )
             };
             for (&i, hs) in batch.iter().zip(hyps) {

@@ -9,6 +9,7 @@ use super::attention::AttentionOutput;
 use super::decoder::{Decoder, DecoderParts, DecoderState};
 use super::encoder::EncoderOutput;
 use super::output::DeepOutput;
+use super::projection::VocabularyProjection;
 use crate::config::ModelConfig;
 
 /// Bahdanau's decoder: parts shared with every decoder plus the deep output layer.
@@ -68,8 +69,12 @@ impl Decoder for ConditionalDecoder {
         (features, next, att)
     }
 
-    fn output(&self, features: &Tensor, prev_embedding: &Tensor, train: bool) -> Tensor {
+    fn output_features(&self, features: &Tensor, prev_embedding: &Tensor, train: bool) -> Tensor {
         self.output
             .forward(&Tensor::cat(&[features, prev_embedding], -1), train)
+    }
+
+    fn projection(&self) -> &VocabularyProjection {
+        self.output.projection()
     }
 }

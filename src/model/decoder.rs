@@ -11,6 +11,7 @@ use tch::{nn, Tensor};
 use super::attention::{Attention, AttentionOutput};
 use super::bridge::Bridge;
 use super::encoder::EncoderOutput;
+use super::projection::VocabularyProjection;
 use super::rnn_cell::{RnnState, SplitInputCell};
 use crate::config::{ModelConfig, RnnType};
 use crate::subword::PAD_ID;
@@ -43,7 +44,7 @@ impl DecoderState {
 /// Output of one search step.
 #[derive(Debug)]
 pub struct StepOutput {
-    /// Unnormalised scores over the target vocabulary `[B, V]`.
+    /// Unnormalised scores over the target vocabulary `[B, V]` (or its shortlist `[B, C]`).
     pub logits: Tensor,
     /// Attention weights α `[B, S]`.
     pub attention: Tensor,
@@ -168,8 +169,19 @@ pub trait Decoder: std::fmt::Debug + Send {
         train: bool,
     ) -> (Tensor, DecoderState, AttentionOutput);
 
-    /// Logits `[..., V]` from features `[..., F]` and the embeddings of y_{t-1} `[..., E]`.
-    fn output(&self, features: &Tensor, prev_embedding: &Tensor, train: bool) -> Tensor;
+    /// The output layer's last hidden layer `[..., K]` (Bahdanau's t_i, Luong's h~_t, after
+    /// dropout) from the step features `[..., F]` and the embeddings of y_{t-1} `[..., E]`.
+    fn output_features(&self, features: &Tensor, prev_embedding: &Tensor, train: bool) -> Tensor;
+
+    /// The vocabulary projection that turns [`Decoder::output_features`] into logits.
+    fn projection(&self) -> &VocabularyProjection;
+
+    /// Logits over the full vocabulary `[..., V]` from features `[..., F]` and the embeddings
+    /// of y_{t-1} `[..., E]`.
+    fn output(&self, features: &Tensor, prev_embedding: &Tensor, train: bool) -> Tensor {
+        self.projection()
+            .forward(&self.output_features(features, prev_embedding, train))
+    }
 
     /// Attention keys for the batch, computed once.
     fn attention_keys(&self, enc: &EncoderOutput) -> Tensor {
@@ -240,18 +252,21 @@ pub trait Decoder: std::fmt::Debug + Send {
     }
 
     /// One step of search: `prev` `[B]` int64 are y_{t-1}; no dropout, arg-max selection.
+    /// `projection` is [`Decoder::projection`] or a shortlist of it
+    /// ([`VocabularyProjection::restrict`]); the logits have one column per row of it.
     fn step(
         &self,
         enc: &EncoderOutput,
         keys: &Tensor,
         prev: &Tensor,
         state: &DecoderState,
+        projection: &VocabularyProjection,
     ) -> StepOutput {
         let p = self.parts();
         let emb = prev.apply(&p.embed);
         let (f, state, att) = self.advance(enc, keys, &p.cell.precompute(&emb), state, false);
         StepOutput {
-            logits: self.output(&f, &emb, false),
+            logits: projection.forward(&self.output_features(&f, &emb, false)),
             attention: att.weights,
             state,
         }

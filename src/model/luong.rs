@@ -8,6 +8,7 @@ use tch::{nn, Tensor};
 use super::attention::AttentionOutput;
 use super::decoder::{Decoder, DecoderParts, DecoderState};
 use super::encoder::EncoderOutput;
+use super::projection::VocabularyProjection;
 use crate::config::ModelConfig;
 
 /// Luong's global/local attention decoder.
@@ -19,8 +20,8 @@ use crate::config::ModelConfig;
 pub struct LuongDecoder {
     parts: DecoderParts,
     combine: nn::Linear,
-    vocab_weight: Tensor,
-    vocab_bias: Tensor,
+    /// W_s and its bias.
+    output: VocabularyProjection,
     input_feeding: bool,
 }
 
@@ -57,8 +58,10 @@ impl LuongDecoder {
         };
         Ok(Self {
             combine: nn::linear(&vs / "combine", ann + d, d, no_bias),
-            vocab_bias: (&vs / "output").zeros("vocab_bias", &[vocab]),
-            vocab_weight,
+            output: VocabularyProjection::new(
+                &vocab_weight,
+                &(&vs / "output").zeros("vocab_bias", &[vocab]),
+            ),
             input_feeding: cfg.input_feeding,
             parts,
         })
@@ -99,9 +102,11 @@ impl Decoder for LuongDecoder {
         (attentional, next, att)
     }
 
-    fn output(&self, features: &Tensor, _prev_embedding: &Tensor, train: bool) -> Tensor {
-        features
-            .dropout(self.parts.dropout, train)
-            .linear(&self.vocab_weight, Some(&self.vocab_bias))
+    fn output_features(&self, features: &Tensor, _prev_embedding: &Tensor, train: bool) -> Tensor {
+        features.dropout(self.parts.dropout, train)
+    }
+
+    fn projection(&self) -> &VocabularyProjection {
+        &self.output
     }
 }

@@ -18,6 +18,7 @@ pub mod decoder;
 pub mod encoder;
 pub mod luong;
 pub mod output;
+pub mod projection;
 pub mod rnn_cell;
 pub mod seq2seq;
 
@@ -26,6 +27,7 @@ pub use conditional::ConditionalDecoder;
 pub use decoder::{Decoder, DecoderOutput, DecoderState};
 pub use encoder::{Encoder, EncoderOutput};
 pub use luong::LuongDecoder;
+pub use projection::VocabularyProjection;
 pub use seq2seq::Seq2Seq;
 
 /// Embedding initialisation: uniform in [-0.1, 0.1] (OpenNMT's `param_init`), small enough for

@@ -4,16 +4,17 @@
 
 use tch::{nn, Tensor};
 
+use super::projection::VocabularyProjection;
+
 use crate::config::OutputLayerType;
 
-/// Deep output plus vocabulary projection.
+/// Deep output t_i, plus the vocabulary projection that reads it.
 #[derive(Debug)]
 pub struct DeepOutput {
     hidden: nn::Linear,
     kind: OutputLayerType,
-    /// `[V, K]` projection weight; shared with the target embeddings when tied.
-    vocab_weight: Tensor,
-    vocab_bias: Tensor,
+    /// W_o `[V, K]` (shared with the target embeddings when tied) and its bias `[V]`.
+    projection: VocabularyProjection,
     dropout: f64,
 }
 
@@ -57,13 +58,18 @@ impl DeepOutput {
         Self {
             hidden: nn::linear(&vs / "hidden", input_dim, output_dim, Default::default()),
             kind,
-            vocab_bias: vs.zeros("vocab_bias", &[vocab]),
-            vocab_weight,
+            projection: VocabularyProjection::new(&vocab_weight, &vs.zeros("vocab_bias", &[vocab])),
             dropout,
         }
     }
 
-    /// `features` [s_i; c_i; E y_{i-1}] `[..., D + 2H + E]` → logits `[..., V]`.
+    /// The vocabulary projection W_o, b.
+    pub fn projection(&self) -> &VocabularyProjection {
+        &self.projection
+    }
+
+    /// `features` [s_i; c_i; E y_{i-1}] `[..., D + 2H + E]` → t_i `[..., K]` (after maxout or
+    /// tanh, and dropout); [`Self::projection`] turns it into logits.
     pub fn forward(&self, features: &Tensor, train: bool) -> Tensor {
         let t = features.apply(&self.hidden);
         let t = match self.kind {
@@ -77,6 +83,5 @@ impl DeepOutput {
             OutputLayerType::Tanh => t.tanh(),
         };
         t.dropout(self.dropout, train)
-            .linear(&self.vocab_weight, Some(&self.vocab_bias))
     }
 }

@@ -1,6 +1,7 @@
 //! Data preparation for training: read the parallel corpora, learn (or reload) the subword
 //! model, segment, drop over-long pairs, and compute the lengths the batcher needs.
 
+use std::path::Path;
 use std::time::Instant;
 
 use tracing::{info, warn};
@@ -8,6 +9,7 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::data::corpus::read_parallel;
 use crate::data::length_filter::filter_by_length;
+use crate::decode::LexicalShortlist;
 use crate::model_dir::ModelDir;
 use crate::subword::{train_bpe, SubwordModel};
 
@@ -80,6 +82,9 @@ pub fn prepare(config: &Config, md: &ModelDir) -> anyhow::Result<PreparedData> {
         .iter()
         .map(|(s, t)| (s.len() + 1, t.len() + 1))
         .collect();
+    if !md.shortlist().exists() {
+        save_shortlist(config, md, &examples, src_sw.vocab_size())?;
+    }
     let valid = ValidSet {
         src: src_sw.encode_batch(&valid_corpus.src),
         tgt: tgt_sw.encode_batch(&valid_corpus.tgt),
@@ -94,6 +99,64 @@ pub fn prepare(config: &Config, md: &ModelDir) -> anyhow::Result<PreparedData> {
         lengths,
         valid,
     })
+}
+
+/// Learns the lexical shortlist (sizes from `config.decoding`) from training pairs of subword
+/// ids and writes it to `md`'s `shortlist.json`, atomically.
+///
+/// Errors: I/O errors.
+pub fn save_shortlist(
+    config: &Config,
+    md: &ModelDir,
+    examples: &[(Vec<i64>, Vec<i64>)],
+    src_vocab: usize,
+) -> anyhow::Result<()> {
+    let dec = &config.decoding;
+    let started = Instant::now();
+    let shortlist = LexicalShortlist::learn(
+        examples,
+        src_vocab,
+        dec.shortlist_frequent,
+        dec.shortlist_translations,
+    );
+    shortlist.save(&md.shortlist())?;
+    info!(
+        seconds = started.elapsed().as_secs_f64(),
+        path = %md.shortlist().display(),
+        "lexical shortlist learned"
+    );
+    Ok(())
+}
+
+/// (Re)builds the lexical shortlist of a trained model from a parallel training corpus
+/// (`src`, `tgt`), segmented with the model's subword model(s) and length-filtered as in
+/// training.
+///
+/// Errors: unreadable or malformed corpora (naming file and line), missing tokenizers, I/O.
+pub fn shortlist_from_corpus(
+    config: &Config,
+    md: &ModelDir,
+    src: &Path,
+    tgt: &Path,
+) -> anyhow::Result<()> {
+    let dc = &config.data;
+    let corpus = read_parallel(src, tgt, dc.empty_lines)?;
+    let (src_path, tgt_path) = md.tokenizers(config.subword.joint);
+    let (src_sw, tgt_sw) = (
+        SubwordModel::load(&src_path)?,
+        SubwordModel::load(&tgt_path)?,
+    );
+    let src_ids = src_sw.encode_batch(&corpus.src);
+    let tgt_ids = tgt_sw.encode_batch(&corpus.tgt);
+    let src_lens: Vec<usize> = src_ids.iter().map(Vec::len).collect();
+    let tgt_lens: Vec<usize> = tgt_ids.iter().map(Vec::len).collect();
+    let filter = filter_by_length(&src_lens, &tgt_lens, dc.max_src_len, dc.max_tgt_len);
+    let examples: Vec<(Vec<i64>, Vec<i64>)> = filter
+        .kept
+        .iter()
+        .map(|&i| (src_ids[i].clone(), tgt_ids[i].clone()))
+        .collect();
+    save_shortlist(config, md, &examples, src_sw.vocab_size())
 }
 
 fn load_or_train_subwords(

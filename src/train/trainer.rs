@@ -143,6 +143,7 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
         src_subwords: &src_sw,
         tgt_subwords: &tgt_sw,
         device,
+        shortlist: None, // validation scores the model, over its full vocabulary
     };
     let session_start = Instant::now();
     let elapsed_before = state.elapsed_seconds;

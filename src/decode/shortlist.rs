@@ -1,0 +1,165 @@
+//! Lexical shortlists for decoding (the idea of Marian's `--shortlist`, after Schwenk et al.
+//! 2007 and Jean et al. 2015, arXiv 1412.2007): a batch is decoded over a subset of the target
+//! vocabulary: the most frequent target tokens plus, for each source token of the batch, the
+//! target tokens that co-occur with it most specifically in the training data. The vocabulary
+//! projection, its softmax and the top-k then run over C ≪ V columns.
+//!
+//! Co-occurrence is counted once per sentence pair and distinct (source, target) token pair,
+//! and ranked by the Dice coefficient 2·c(s, t) / (c(s) + c(t)) (c = number of sentence pairs
+//! containing the token), which favours translations over merely frequent tokens.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::subword::{BOS_ID, EOS_ID, PAD_ID, UNK_ID};
+
+/// Target-vocabulary candidates per source token, learned from a parallel corpus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LexicalShortlist {
+    /// The `frequent` most frequent target tokens (by number of sentences containing them),
+    /// always candidates.
+    pub frequent: Vec<i64>,
+    /// `per_source[s]`: up to `translations` target tokens for source token s, best first.
+    pub per_source: Vec<Vec<i64>>,
+}
+
+impl LexicalShortlist {
+    /// Learns the shortlist from training pairs of subword ids (no BOS/EOS): `frequent` most
+    /// frequent target tokens, `translations` candidates per source token. `src_vocab` is the
+    /// source vocabulary size (ids ≥ it are ignored).
+    pub fn learn(
+        pairs: &[(Vec<i64>, Vec<i64>)],
+        src_vocab: usize,
+        frequent: usize,
+        translations: usize,
+    ) -> Self {
+        let mut src_count = vec![0u32; src_vocab];
+        let mut tgt_count: HashMap<i64, u32> = HashMap::new();
+        let mut joint: HashMap<(i64, i64), u32> = HashMap::new();
+        let distinct = |ids: &[i64]| {
+            let mut v = ids.to_vec();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        for (src, tgt) in pairs {
+            let (s_ids, t_ids) = (distinct(src), distinct(tgt));
+            for &t in &t_ids {
+                *tgt_count.entry(t).or_default() += 1;
+            }
+            for &s in s_ids.iter().filter(|&&s| (s as usize) < src_vocab) {
+                src_count[s as usize] += 1;
+                for &t in &t_ids {
+                    *joint.entry((s, t)).or_default() += 1;
+                }
+            }
+        }
+        let mut by_source: Vec<Vec<(f64, i64)>> = vec![Vec::new(); src_vocab];
+        for (&(s, t), &c) in &joint {
+            let dice = 2.0 * c as f64 / (src_count[s as usize] + tgt_count[&t]) as f64;
+            by_source[s as usize].push((dice, t));
+        }
+        let per_source = by_source
+            .into_iter()
+            .map(|mut cands| {
+                // Best first; ties by token id so that the result is deterministic.
+                cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                cands.truncate(translations);
+                cands.into_iter().map(|(_, t)| t).collect()
+            })
+            .collect();
+        let mut by_freq: Vec<(u32, i64)> = tgt_count.into_iter().map(|(t, c)| (c, t)).collect();
+        by_freq.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        Self {
+            frequent: by_freq.into_iter().take(frequent).map(|(_, t)| t).collect(),
+            per_source,
+        }
+    }
+
+    /// The sorted candidate target ids for a batch of source sentences: the special tokens
+    /// (PAD, UNK, BOS, EOS), the frequent tokens and each source token's translations.
+    pub fn candidates(&self, sources: &[&[i64]]) -> Vec<i64> {
+        let mut ids: Vec<i64> = vec![PAD_ID, UNK_ID, BOS_ID, EOS_ID];
+        ids.extend(&self.frequent);
+        for &s in sources.iter().flat_map(|s| s.iter()) {
+            if let Some(t) = self.per_source.get(s as usize) {
+                ids.extend(t);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Writes the shortlist as JSON, atomically (temp file, fsync, rename).
+    ///
+    /// Errors: I/O errors, naming the path.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let json = serde_json::to_vec(self)?;
+        crate::train::checkpoint::write_file_atomic(path, &json)
+    }
+
+    /// Reads a shortlist written by [`Self::save`].
+    ///
+    /// Errors: a missing or malformed file, naming the path.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let bytes = std::fs::read(path).with_context(|| {
+            format!(
+                "{}: no lexical shortlist (build one with `tolk shortlist --model DIR`)",
+                path.display()
+            )
+        })?;
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("{}: not a tolk lexical shortlist", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Source 10 always comes with target 20, source 11 with 21; target 30 is in every pair.
+    fn corpus() -> Vec<(Vec<i64>, Vec<i64>)> {
+        let mut pairs = Vec::new();
+        for i in 0..20 {
+            let (s, t) = if i % 2 == 0 { (10, 20) } else { (11, 21) };
+            pairs.push((vec![s, 12], vec![30, t, 30]));
+        }
+        pairs.push((vec![12], vec![30, 40]));
+        pairs
+    }
+
+    #[test]
+    fn learns_specific_translations_before_frequent_tokens() {
+        let s = LexicalShortlist::learn(&corpus(), 16, 1, 2);
+        assert_eq!(s.frequent, vec![30]);
+        // Dice(10, 20) = 1 beats Dice(10, 30) = 20/31.
+        assert_eq!(s.per_source[10], vec![20, 30]);
+        assert_eq!(s.per_source[11], vec![21, 30]);
+        assert!(s.per_source[13].is_empty());
+    }
+
+    #[test]
+    fn candidates_are_sorted_distinct_and_keep_special_tokens() {
+        let s = LexicalShortlist::learn(&corpus(), 16, 1, 1);
+        assert_eq!(s.candidates(&[&[10], &[10, 99]]), vec![0, 1, 2, 3, 20, 30]);
+        assert_eq!(s.candidates(&[]), vec![0, 1, 2, 3, 30]);
+    }
+
+    #[test]
+    fn save_and_load_round_trip() {
+        let dir = std::env::temp_dir().join(format!("tolk-shortlist-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("shortlist.json");
+        let s = LexicalShortlist::learn(&corpus(), 16, 2, 3);
+        s.save(&path).unwrap();
+        assert_eq!(LexicalShortlist::load(&path).unwrap(), s);
+        std::fs::write(&path, b"{").unwrap();
+        let err = format!("{:#}", LexicalShortlist::load(&path).unwrap_err());
+        assert!(err.contains("not a tolk lexical shortlist"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
