@@ -7,11 +7,14 @@ use std::time::Instant;
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::data::corpus::read_parallel;
-use crate::data::length_filter::filter_by_length;
+use crate::data::corpus::{read_parallel, ParallelCorpus};
+use crate::data::length_filter::{filter_by_length, LengthFilter};
 use crate::decode::LexicalShortlist;
 use crate::model_dir::ModelDir;
 use crate::subword::{train_bpe, SubwordModel};
+
+/// A training pair as subword ids (no BOS/EOS): `(source, target)`.
+pub type Pair = (Vec<i64>, Vec<i64>);
 
 /// Validation set as subword ids plus raw text.
 #[derive(Debug)]
@@ -58,11 +61,7 @@ pub fn prepare(config: &Config, md: &ModelDir) -> anyhow::Result<PreparedData> {
     let valid_corpus = read_parallel(&dc.valid_src, &dc.valid_tgt, dc.empty_lines)?;
     let (src_sw, tgt_sw) =
         load_or_train_subwords(config, md, &train_corpus.src, &train_corpus.tgt)?;
-    let src_ids = src_sw.encode_batch(&train_corpus.src);
-    let tgt_ids = tgt_sw.encode_batch(&train_corpus.tgt);
-    let src_lens: Vec<usize> = src_ids.iter().map(Vec::len).collect();
-    let tgt_lens: Vec<usize> = tgt_ids.iter().map(Vec::len).collect();
-    let filter = filter_by_length(&src_lens, &tgt_lens, dc.max_src_len, dc.max_tgt_len);
+    let (examples, filter) = segment_and_filter(config, &src_sw, &tgt_sw, &train_corpus);
     if filter.n_dropped() > 0 {
         warn!(
             dropped = filter.n_dropped(),
@@ -73,11 +72,6 @@ pub fn prepare(config: &Config, md: &ModelDir) -> anyhow::Result<PreparedData> {
             dc.train_src.display()
         );
     }
-    let examples: Vec<(Vec<i64>, Vec<i64>)> = filter
-        .kept
-        .iter()
-        .map(|&i| (src_ids[i].clone(), tgt_ids[i].clone()))
-        .collect();
     let lengths: Vec<(usize, usize)> = examples
         .iter()
         .map(|(s, t)| (s.len() + 1, t.len() + 1))
@@ -139,24 +133,36 @@ pub fn shortlist_from_corpus(
     src: &Path,
     tgt: &Path,
 ) -> anyhow::Result<()> {
-    let dc = &config.data;
-    let corpus = read_parallel(src, tgt, dc.empty_lines)?;
+    let corpus = read_parallel(src, tgt, config.data.empty_lines)?;
     let (src_path, tgt_path) = md.tokenizers(config.subword.joint);
     let (src_sw, tgt_sw) = (
         SubwordModel::load(&src_path)?,
         SubwordModel::load(&tgt_path)?,
     );
+    let (examples, _) = segment_and_filter(config, &src_sw, &tgt_sw, &corpus);
+    save_shortlist(config, md, &examples, src_sw.vocab_size())
+}
+
+/// Segments a corpus into subword ids (no BOS/EOS) and drops the pairs over the configured
+/// lengths: returns the kept pairs and the filter (which lines were dropped).
+fn segment_and_filter(
+    config: &Config,
+    src_sw: &SubwordModel,
+    tgt_sw: &SubwordModel,
+    corpus: &ParallelCorpus,
+) -> (Vec<Pair>, LengthFilter) {
+    let dc = &config.data;
     let src_ids = src_sw.encode_batch(&corpus.src);
     let tgt_ids = tgt_sw.encode_batch(&corpus.tgt);
     let src_lens: Vec<usize> = src_ids.iter().map(Vec::len).collect();
     let tgt_lens: Vec<usize> = tgt_ids.iter().map(Vec::len).collect();
     let filter = filter_by_length(&src_lens, &tgt_lens, dc.max_src_len, dc.max_tgt_len);
-    let examples: Vec<(Vec<i64>, Vec<i64>)> = filter
+    let examples = filter
         .kept
         .iter()
         .map(|&i| (src_ids[i].clone(), tgt_ids[i].clone()))
         .collect();
-    save_shortlist(config, md, &examples, src_sw.vocab_size())
+    (examples, filter)
 }
 
 fn load_or_train_subwords(
