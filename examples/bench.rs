@@ -813,73 +813,66 @@ fn report(a: ReportArgs) -> Result<()> {
 
     // (label, unit, tolk, torch, decimals)
     let mut rows: Vec<(String, f64, f64, usize)> = Vec::new();
-    let mut row = |label: &str, t: f64, p: f64, dec: usize| rows.push((label.into(), t, p, dec));
+    let mut row =
+        |label: &str, (t, p): (f64, f64), dec: usize| rows.push((label.into(), t, p, dec));
+    // The same JSON path in both results.
+    let both = |path: &[&str]| (f(&tolk, path), f(&torch, path));
     row(
         "training: target tokens/s (median after warm-up)",
-        f(&tolk, &["train", "tokens_per_s_median"]),
-        f(&torch, &["train", "tokens_per_s_median"]),
+        both(&["train", "tokens_per_s_median"]),
         0,
     );
     row(
         "training: achieved GFLOP/s (median)",
-        f(&tolk, &["train", "gflops_median"]),
-        f(&torch, &["train", "gflops_median"]),
+        both(&["train", "gflops_median"]),
         1,
     );
+    let (tolk_gflops, torch_gflops) = both(&["train", "gflops_median"]);
     row(
         "training: fraction of measured GEMM peak",
-        f(&tolk, &["train", "gflops_median"]) / peak,
-        f(&torch, &["train", "gflops_median"]) / peak,
+        (tolk_gflops / peak, torch_gflops / peak),
         3,
     );
     row(
         "greedy: sentences/s",
-        f(&tolk, &["greedy", "sentences_per_s"]),
-        f(&torch, &["greedy", "sentences_per_s"]),
+        both(&["greedy", "sentences_per_s"]),
         1,
     );
     row(
         "greedy: output tokens/s",
-        f(&tolk, &["greedy", "tokens_per_s"]),
-        f(&torch, &["greedy", "tokens_per_s"]),
+        both(&["greedy", "tokens_per_s"]),
         0,
     );
     row(
         &format!("beam {beam_k}: sentences/s"),
-        f(&tolk, &["beam", "sentences_per_s"]),
-        f(&torch, &["beam", "sentences_per_s"]),
+        both(&["beam", "sentences_per_s"]),
         1,
     );
     row(
         &format!("beam {beam_k}: output tokens/s"),
-        f(&tolk, &["beam", "tokens_per_s"]),
-        f(&torch, &["beam", "tokens_per_s"]),
+        both(&["beam", "tokens_per_s"]),
         0,
     );
-    row("BLEU greedy", bleu(&tg), bleu(&pg), 2);
-    row(&format!("BLEU beam {beam_k}"), bleu(&tb), bleu(&pb), 2);
+    row("BLEU greedy", (bleu(&tg), bleu(&pg)), 2);
+    row(&format!("BLEU beam {beam_k}"), (bleu(&tb), bleu(&pb)), 2);
     row(
         "peak RSS training (MiB)",
-        f(&tolk, &["train", "peak_rss_mib"]),
-        f(&torch, &["train", "peak_rss_mib"]),
+        both(&["train", "peak_rss_mib"]),
         0,
     );
     row(
         "RSS at start of greedy phase: runtime + model (MiB)",
-        f(&tolk, &["greedy", "rss_start_mib"]),
-        f(&torch, &["greedy", "rss_start_mib"]),
+        both(&["greedy", "rss_start_mib"]),
         0,
     );
     row(
         "peak RSS greedy (MiB)",
-        f(&tolk, &["greedy", "peak_rss_mib"]),
-        f(&torch, &["greedy", "peak_rss_mib"]),
+        both(&["greedy", "peak_rss_mib"]),
         0,
     );
     row(
         &format!("peak RSS beam {beam_k} (MiB)"),
-        f(&tolk, &["beam", "peak_rss_mib"]),
-        f(&torch, &["beam", "peak_rss_mib"]),
+        both(&["beam", "peak_rss_mib"]),
         0,
     );
     for (i, g) in tolk["gemm"]
@@ -893,17 +886,12 @@ fn report(a: ReportArgs) -> Result<()> {
             "GEMM fp32 [{}x{}]x[{}x{}] GFLOP/s",
             g["m"], g["k"], g["k"], g["n"]
         );
-        row(
-            &label,
-            g["gflops"].as_f64().unwrap_or(f64::NAN),
-            torch["gemm"][i]["gflops"].as_f64().unwrap_or(f64::NAN),
-            1,
-        );
+        let rate = |g: &Value| g["gflops"].as_f64().unwrap_or(f64::NAN);
+        row(&label, (rate(g), rate(&torch["gemm"][i])), 1);
     }
     row(
         "check: eval loss of batch 0 (no dropout)",
-        f(&tolk, &["train", "check_loss_eval_batch0"]),
-        f(&torch, &["train", "check_loss_eval_batch0"]),
+        both(&["train", "check_loss_eval_batch0"]),
         5,
     );
     let loss_at = |v: &Value, i: usize| {
@@ -915,14 +903,12 @@ fn report(a: ReportArgs) -> Result<()> {
     };
     row(
         "check: training loss of step 1 (same weights, dropout seed)",
-        loss_at(&tolk, 0),
-        loss_at(&torch, 0),
+        (loss_at(&tolk, 0), loss_at(&torch, 0)),
         5,
     );
     row(
         "check: training loss of the last step",
-        loss_at(&tolk, usize::MAX),
-        loss_at(&torch, usize::MAX),
+        (loss_at(&tolk, usize::MAX), loss_at(&torch, usize::MAX)),
         5,
     );
 
