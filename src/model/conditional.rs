@@ -60,12 +60,7 @@ impl Decoder for ConditionalDecoder {
         let att = self.parts.attend(state.rnn.h(), enc, keys, state, train);
         let rnn = self.parts.cell.step(x_proj, &att.context, &state.rnn);
         let features = Tensor::cat(&[rnn.h(), &att.context], -1);
-        let next = DecoderState {
-            rnn,
-            attentional: None,
-            coverage: state.coverage.as_ref().map(|c| c + &att.used),
-            step: state.step + 1,
-        };
+        let next = state.advanced(rnn, None, &att);
         (features, next, att)
     }
 

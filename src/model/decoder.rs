@@ -30,6 +30,23 @@ pub struct DecoderState {
 }
 
 impl DecoderState {
+    /// The state after one step that produced recurrent state `rnn`, attention `att` and (Luong
+    /// with input feeding) attentional state `attentional`: coverage adds the attention used,
+    /// the step count advances.
+    pub fn advanced(
+        &self,
+        rnn: RnnState,
+        attentional: Option<Tensor>,
+        att: &AttentionOutput,
+    ) -> Self {
+        Self {
+            rnn,
+            attentional,
+            coverage: self.coverage.as_ref().map(|c| c + &att.used),
+            step: self.step + 1,
+        }
+    }
+
     /// Reorders the batch (beam search): `index` `[B']`.
     pub fn index_select(&self, index: &Tensor) -> Self {
         Self {

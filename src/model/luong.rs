@@ -93,12 +93,8 @@ impl Decoder for LuongDecoder {
         let attentional = Tensor::cat(&[&att.context, rnn.h()], -1)
             .apply(&self.combine)
             .tanh();
-        let next = DecoderState {
-            rnn,
-            attentional: self.input_feeding.then(|| attentional.shallow_clone()),
-            coverage: state.coverage.as_ref().map(|c| c + &att.used),
-            step: state.step + 1,
-        };
+        let feed = self.input_feeding.then(|| attentional.shallow_clone());
+        let next = state.advanced(rnn, feed, &att);
         (attentional, next, att)
     }
 
