@@ -29,7 +29,8 @@ pub fn objective(
     baseline: &mut Option<f64>,
 ) -> Objective {
     let mask = tgt_out.ne(PAD_ID).to_kind(out.logits.kind()); // [B,T]
-    let tokens = mask.sum(Kind::Double).double_value(&[]).max(1.0);
+                                                              // The logits rows are exactly the non-padding target positions.
+    let tokens = (out.logits.size()[0] as f64).max(1.0);
     let targets = out.packed(tgt_out); // [N]
     let (ce_sum, _) = label_smoothed_loss(&out.logits, &targets, tc.label_smoothing, PAD_ID);
     let cross_entropy = &ce_sum / tokens;
@@ -43,11 +44,11 @@ pub fn objective(
         let reward = tch::no_grad(|| {
             let lp = out.logits.log_softmax(-1, out.logits.kind());
             let tok = lp.gather(1, &targets.unsqueeze(-1), false).squeeze_dim(-1); // [N]
-            let per_sentence = mask
-                .sum_dim_intlist(1, false, lp.kind())
+            let lengths = mask.sum_dim_intlist(1, false, lp.kind()); // [B]
+            let per_sentence = lengths
                 .zeros_like()
                 .index_add(0, &out.sentence_of_rows(), &tok);
-            per_sentence / mask.sum_dim_intlist(1, false, lp.kind()).clamp_min(1.0)
+            per_sentence / lengths.clamp_min(1.0)
         }); // [B]
         let mean_reward = reward.mean(Kind::Double).double_value(&[]);
         let b = baseline.unwrap_or(mean_reward);
