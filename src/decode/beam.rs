@@ -46,8 +46,6 @@ pub fn beam_search(
         let full = model.decoder.projection();
         let restricted = shortlist.map(|ids| full.restrict(ids));
         let projection = restricted.as_ref().unwrap_or(full);
-        // Logits column → token id.
-        let token_of = |column: i64| shortlist.map_or(column, |ids| ids[column as usize]);
         let device: Device = src.device();
         let b = src.size()[0] as usize;
         let k = cfg.beam_size;
@@ -83,11 +81,12 @@ pub fn beam_search(
             let out = model
                 .decoder
                 .step(&encoded.enc, &encoded.keys, &prev, &state, projection);
-            let (top_scores, top_idx) =
+            let (top_scores, top_slot, top_column) =
                 best_continuations(&out.logits, &scores, k as i64, 2 * k as i64);
-            let vocab = out.logits.size()[1];
             let top_scores = Vec::<f32>::try_from(top_scores.flatten(0, -1)).expect("f32");
-            let top_idx = Vec::<i64>::try_from(top_idx.flatten(0, -1)).expect("i64");
+            let top_slot = Vec::<i64>::try_from(top_slot.flatten(0, -1)).expect("i64");
+            let top_token = Vec::<i64>::try_from(projection.token_ids(&top_column).flatten(0, -1))
+                .expect("i64");
             let attn = keep_attention.then(|| {
                 let s = out.attention.size()[1] as usize;
                 (
@@ -108,9 +107,8 @@ pub fn beam_search(
                     if score == f32::NEG_INFINITY {
                         break;
                     }
-                    let idx = top_idx[a * 2 * k + c];
-                    let slot = a * k + (idx / vocab) as usize;
-                    let token = token_of(idx % vocab);
+                    let slot = a * k + top_slot[a * 2 * k + c] as usize;
+                    let token = top_token[a * 2 * k + c];
                     if token == EOS_ID || at_limit {
                         let parent = &live[slot];
                         let mut tokens = parent.tokens.clone();
@@ -196,21 +194,27 @@ pub fn beam_search(
 }
 
 /// The `n` best continuations of each sentence's `k` hypotheses: `logits` `[A·K, V]`, running
-/// log-probabilities `scores` `[A·K]` → `(scores, index)`, each `[A, n]`, sorted best first,
-/// with index = slot·V + token over the sentence's K·V candidates (slot = hypothesis 0..K).
+/// log-probabilities `scores` `[A·K]` → `(scores, slot, column)`, each `[A, n]`, sorted best
+/// first: the continuation extends hypothesis `slot` (0..K) of the sentence with the token of
+/// logits column `column`.
 ///
 /// The same candidates as a top-n over log_softmax(logits) + score flattened to `[A, K·V]`,
 /// without writing that tensor: a sentence's best n are among the best n of each of its rows,
 /// and log p(v) = logit(v) − logsumexp(logits) (equal up to float rounding).
-fn best_continuations(logits: &Tensor, scores: &Tensor, k: i64, n: i64) -> (Tensor, Tensor) {
+fn best_continuations(
+    logits: &Tensor,
+    scores: &Tensor,
+    k: i64,
+    n: i64,
+) -> (Tensor, Tensor, Tensor) {
     let (rows, vocab) = (logits.size()[0], logits.size()[1]);
     let a = rows / k;
     let n_row = n.min(vocab);
     let lse = logits.logsumexp([-1], true); // [A·K, 1]
-    let (row_top, row_token) = logits.topk(n_row, -1, true, true); // [A·K, n]
+    let (row_top, row_column) = logits.topk(n_row, -1, true, true); // [A·K, n]
     let cand = (row_top - lse + scores.unsqueeze(1)).view([a, -1]); // [A, K·n]
     let (top, pos) = cand.topk(n.min(k * n_row), -1, true, true); // [A, n]
-    let token = row_token.view([a, -1]).gather(1, &pos, false);
+    let column = row_column.view([a, -1]).gather(1, &pos, false);
     let slot = pos.divide_scalar_mode(n_row, "floor");
-    (top.to_kind(Kind::Float), slot * vocab + token)
+    (top.to_kind(Kind::Float), slot, column)
 }
