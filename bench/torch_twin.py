@@ -434,27 +434,25 @@ def time_training(args, batches):
         adam = "foreach"
     clip = tc.get("clip_grad_norm", 1.0)
     secs, toks, flops, losses = [], [], [], []
-    prof_ctx = profiler(args)
-    prof = prof_ctx.__enter__()
-    for step in range(args.steps):
-        b = data[step % len(data)]
-        torch.manual_seed(seed ^ (step + 1) * 0x9E3779B9 & 0x7FFFFFFFFFFFFFFF)
-        t0 = time.perf_counter()
-        src, ln, tin, tout = tensors(b)
-        loss = label_smoothed(model(src, ln, tin), tout, eps, b["target_tokens"])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip > 0:
-            torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
-        opt.step()
-        lv = loss.item()
-        secs.append(time.perf_counter() - t0)
-        toks.append(float(b["target_tokens"]))
-        flops.append(float(b["train_flops"]))
-        losses.append(lv)
-        if not math.isfinite(lv):
-            sys.exit(f"torch_twin: loss diverged at step {step}")
-    prof_ctx.__exit__(None, None, None)
+    with profiler(args) as prof:
+        for step in range(args.steps):
+            b = data[step % len(data)]
+            torch.manual_seed(seed ^ (step + 1) * 0x9E3779B9 & 0x7FFFFFFFFFFFFFFF)
+            t0 = time.perf_counter()
+            src, ln, tin, tout = tensors(b)
+            loss = label_smoothed(model(src, ln, tin), tout, eps, b["target_tokens"])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
+            opt.step()
+            lv = loss.item()
+            secs.append(time.perf_counter() - t0)
+            toks.append(float(b["target_tokens"]))
+            flops.append(float(b["train_flops"]))
+            losses.append(lv)
+            if not math.isfinite(lv):
+                sys.exit(f"torch_twin: loss diverged at step {step}")
     write_profile(args, prof, f"training, {args.steps} steps", sum(secs))
     rss = peak_rss_mib()
     warm = min(args.warmup, max(args.steps - 1, 0))
