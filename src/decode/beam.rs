@@ -43,9 +43,7 @@ pub fn beam_search(
 ) -> Vec<Vec<Hypothesis>> {
     assert!(cfg.beam_size >= 1 && cfg.nbest >= 1 && cfg.nbest <= cfg.beam_size);
     tch::no_grad(|| {
-        let full = model.decoder.projection();
-        let restricted = shortlist.map(|ids| full.restrict(ids));
-        let projection = restricted.as_ref().unwrap_or(full);
+        let projection = &model.decoder.projection().restrict(shortlist);
         let device: Device = src.device();
         let b = src.size()[0] as usize;
         let k = cfg.beam_size;

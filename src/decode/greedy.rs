@@ -24,9 +24,7 @@ pub fn greedy_search(
     shortlist: Option<&[i64]>,
 ) -> Vec<Hypothesis> {
     tch::no_grad(|| {
-        let full = model.decoder.projection();
-        let restricted = shortlist.map(|ids| full.restrict(ids));
-        let projection = restricted.as_ref().unwrap_or(full);
+        let projection = &model.decoder.projection().restrict(shortlist);
         let b = src.size()[0] as usize;
         let encoded = model.encode(src, lengths, false);
         let mut state = model.decoder.init_state(&encoded.enc);

@@ -27,9 +27,14 @@ impl VocabularyProjection {
         t.linear(&self.weight, Some(&self.bias))
     }
 
-    /// The projection onto the token ids `ids` only (sorted, distinct, < V): logits column c
-    /// is token `ids[c]`. Copies C rows of W_o once, so build it once per batch.
-    pub fn restrict(&self, ids: &[i64]) -> Self {
+    /// The projection onto the token ids `shortlist` only (sorted, distinct, < V): logits
+    /// column c is token `shortlist[c]`. Copies C rows of W_o once, so build it once per batch.
+    /// `None` gives the full projection (shared, not copied).
+    pub fn restrict(&self, shortlist: Option<&[i64]>) -> Self {
+        debug_assert!(self.ids.is_none(), "restricting a restricted projection");
+        let Some(ids) = shortlist else {
+            return Self::new(&self.weight, &self.bias);
+        };
         let index = Tensor::from_slice(ids).to_device(self.weight.device());
         Self {
             weight: self.weight.index_select(0, &index),
