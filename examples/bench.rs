@@ -579,7 +579,7 @@ fn time_training(a: &RunArgs, batches_json: &Value) -> Result<Value> {
             &matrix_of(&b["tgt_in"]),
             false,
         );
-        objective(&out, &matrix_of(&b["tgt_out"]), &tc, &mut None).cross_entropy
+        objective(&out, &matrix_of(&b["tgt_out"]), &tc, 0, &mut None).cross_entropy
     });
 
     // Host-side ids, parsed before timing (the trainer holds its examples as Vec<i64> too).
@@ -632,7 +632,7 @@ fn time_training(a: &RunArgs, batches_json: &Value) -> Result<Value> {
         let tgt_in = tensor(&b.tgt_in);
         let tgt_out = tensor(&b.tgt_out);
         let out = model.forward(&src, &src_len, &tgt_in, true);
-        let obj = objective(&out, &tgt_out, &tc, &mut baseline);
+        let obj = objective(&out, &tgt_out, &tc, step, &mut baseline);
         opt.zero_grad();
         obj.loss.backward();
         opt.clip_and_step(tc.clip_grad_norm);

@@ -270,6 +270,11 @@ pub struct TrainingConfig {
     /// Coverage: weight of the coverage loss Σ_i Σ_j min(α_ij, cov_ij) (See et al. 2017,
     /// eq. 12). Default 1.0.
     pub coverage_loss_weight: f64,
+    /// Coverage: the coverage loss is added only from this update on (0 = from the start).
+    /// See et al. 2017 (§3, §7) train without it and switch it on for a final phase: from
+    /// step 0 it drives attention to one-hot positions before any alignment is learned.
+    /// Default 0.
+    pub coverage_loss_start_step: usize,
     /// Validate (perplexity and greedy BLEU on the validation set) every this many updates;
     /// also at the end of each epoch when 0. Default 1000.
     pub validate_every: usize,
@@ -290,6 +295,18 @@ pub struct TrainingConfig {
     pub device: String,
 }
 
+impl TrainingConfig {
+    /// Weight of the coverage loss in update number `step` (0-based): `coverage_loss_weight`
+    /// from `coverage_loss_start_step` on, 0 before.
+    pub fn coverage_weight_at(&self, step: usize) -> f64 {
+        if step >= self.coverage_loss_start_step {
+            self.coverage_loss_weight
+        } else {
+            0.0
+        }
+    }
+}
+
 impl Default for TrainingConfig {
     fn default() -> Self {
         Self {
@@ -307,6 +324,7 @@ impl Default for TrainingConfig {
             hard_attention_entropy: 0.01,
             hard_attention_baseline_decay: 0.9,
             coverage_loss_weight: 1.0,
+            coverage_loss_start_step: 0,
             validate_every: 1000,
             lr_patience: 2,
             lr_decay_factor: 0.5,

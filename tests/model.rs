@@ -4,7 +4,7 @@
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 use tolk::batch::{source_tensors, Batch};
-use tolk::config::{AttentionType, DecoderType, ModelConfig, RnnType};
+use tolk::config::{AttentionType, DecoderType, ModelConfig, RnnType, TrainingConfig};
 use tolk::decode::{beam_search, greedy_search, BeamConfig};
 use tolk::model::attention::{
     AdditiveScore, Attention, DotScore, GeneralScore, LocationScore, Scope, Score, Selection,
@@ -13,6 +13,7 @@ use tolk::model::rnn_cell::{RnnState, SplitInputCell};
 use tolk::model::Seq2Seq;
 use tolk::subword::PAD_ID;
 use tolk::train::loss::label_smoothed_loss;
+use tolk::train::objective::objective;
 use tolk::train::optimizer::Adam;
 
 /// Max relative error between the autograd gradient of `f` w.r.t. `x` and central finite
@@ -459,6 +460,48 @@ fn packed_batch_loss_equals_sum_of_single_sentence_losses() {
             "{decoder:?}: batched {batched} vs alone {alone}"
         );
     }
+}
+
+/// The coverage loss (See et al. 2017, eq. 12-13) is off before `coverage_loss_start_step`,
+/// where the objective is the cross entropy alone, and adds weight · Σ min(α, cov) / tokens
+/// from that update on.
+#[test]
+fn coverage_loss_starts_at_its_configured_step() {
+    tch::manual_seed(6);
+    let vs = VarStore::new(Device::Cpu);
+    let mut cfg = tiny_config(RnnType::Gru);
+    cfg.coverage = true;
+    let model = Seq2Seq::new(&vs.root(), &cfg, 20, 20).unwrap();
+    let pairs: [(&[i64], &[i64]); 2] = [(&[5, 6, 7, 8], &[8, 9, 10]), (&[9, 10], &[4, 5, 6, 7])];
+    let batch = Batch::new(&pairs, Device::Cpu);
+    let out = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, false);
+    let penalty = out
+        .coverage_penalty
+        .as_ref()
+        .expect("coverage model has a penalty");
+    let mask = batch.tgt_out.ne(PAD_ID).to_kind(Kind::Float);
+    let tokens = batch.target_tokens as f64; // 3 + 4 tokens, each sentence with its EOS
+    let per_token = (penalty * &mask).sum(Kind::Float).double_value(&[]) / tokens;
+    assert!(per_token > 0.01, "attention revisits nothing: {per_token}");
+    let tc = TrainingConfig {
+        coverage_loss_weight: 2.0,
+        coverage_loss_start_step: 100,
+        ..Default::default()
+    };
+    let loss_at = |step| {
+        let obj = objective(&out, &batch.tgt_out, &tc, step, &mut None);
+        (obj.loss.double_value(&[]), obj.cross_entropy)
+    };
+    let (before, ce) = loss_at(99);
+    assert!(
+        (before - ce).abs() < 1e-6,
+        "step 99: loss {before} vs cross entropy {ce}"
+    );
+    let (after, ce) = loss_at(100);
+    assert!(
+        (after - (ce + 2.0 * per_token)).abs() < 1e-4,
+        "step 100: loss {after} vs {ce} + 2 * {per_token}"
+    );
 }
 
 /// Trains a tiny model on random sequences mapped by `task`; returns greedy and beam exact

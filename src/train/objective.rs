@@ -18,14 +18,16 @@ pub struct Objective {
     pub cross_entropy: f64,
 }
 
-/// Builds the objective from a teacher-forced decoder output and the targets `tgt_out`
-/// `[B, T]` (PAD-padded). `baseline` is the REINFORCE reward baseline b, updated in place as
+/// Builds the objective of update number `step` (0-based; it decides whether the coverage loss
+/// is on, see [`TrainingConfig::coverage_weight_at`]) from a teacher-forced decoder output and
+/// the targets `tgt_out` `[B, T]` (PAD-padded). `baseline` is the REINFORCE reward baseline b, updated in place as
 /// b ← decay·b + (1 − decay)·mean(R); the reward R of a sentence is its mean per-token
 /// log-likelihood under the sampled attention path.
 pub fn objective(
     out: &DecoderOutput,
     tgt_out: &Tensor,
     tc: &TrainingConfig,
+    step: usize,
     baseline: &mut Option<f64>,
 ) -> Objective {
     let mask = tgt_out.ne(PAD_ID).to_kind(out.logits.kind()); // [B,T]
@@ -34,11 +36,12 @@ pub fn objective(
     let targets = out.packed(tgt_out); // [N]
     let (ce_sum, _) = label_smoothed_loss(&out.logits, &targets, tc.label_smoothing, PAD_ID);
     let cross_entropy = &ce_sum / tokens;
+    let coverage_weight = tc.coverage_weight_at(step);
     let mut loss = match &out.coverage_penalty {
-        Some(pen) => {
-            &cross_entropy + (pen * &mask).sum(pen.kind()) * (tc.coverage_loss_weight / tokens)
+        Some(pen) if coverage_weight > 0.0 => {
+            &cross_entropy + (pen * &mask).sum(pen.kind()) * (coverage_weight / tokens)
         }
-        None => cross_entropy.shallow_clone(),
+        _ => cross_entropy.shallow_clone(),
     };
     if let (Some(logp), Some(entropy)) = (&out.selected_log_prob, &out.entropy) {
         let reward = tch::no_grad(|| {

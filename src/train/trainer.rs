@@ -230,7 +230,13 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
                 .collect();
             let batch = Batch::new(&pairs, device);
             let out = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, true);
-            let obj = objective(&out, &batch.tgt_out, tc, &mut state.reinforce_baseline);
+            let obj = objective(
+                &out,
+                &batch.tgt_out,
+                tc,
+                state.step,
+                &mut state.reinforce_baseline,
+            );
             let loss = obj.loss;
             opt.zero_grad();
             loss.backward();
