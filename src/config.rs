@@ -130,6 +130,8 @@ pub enum AttentionType {
     ScaledDot,
     /// h_t^T W_a h_j (Luong eq. 8).
     General,
+    /// h_t^T W_a h_j / sqrt(d): the general score with the scaling of scaled dot.
+    ScaledGeneral,
     /// softmax(W_a h_t) over positions (Luong eq. 9).
     Location,
 }
@@ -186,7 +188,7 @@ pub struct ModelConfig {
     /// `"bahdanau"` or `"luong"`. Default `"bahdanau"`.
     pub decoder: DecoderType,
     /// Score function: `"additive"` (alias `"concat"`), `"dot"`, `"scaled_dot"`, `"general"`,
-    /// `"location"`. Default `"additive"`.
+    /// `"scaled_general"`, `"location"`. Default `"additive"`.
     pub attention: AttentionType,
     /// `"global"`, `"local_m"` or `"local_p"`. Default `"global"`.
     pub attention_scope: ScopeType,

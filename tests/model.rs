@@ -67,7 +67,17 @@ fn mechanisms(vs: &VarStore, d: i64, ann: i64) -> Vec<(String, Attention)> {
             ),
             (
                 "general",
-                Box::new(GeneralScore::new(p("general"), d, ann, coverage)),
+                Box::new(GeneralScore::new(p("general"), d, ann, false, coverage)),
+            ),
+            (
+                "scaled_general",
+                Box::new(GeneralScore::new(
+                    p("scaled_general"),
+                    d,
+                    ann,
+                    true,
+                    coverage,
+                )),
             ),
             (
                 "location",
@@ -94,7 +104,7 @@ fn attention_gradients_match_finite_differences() {
     let mut vs = VarStore::new(Device::Cpu);
     let mut all = mechanisms(&vs, 4, 4);
     let local_p = Attention::new(
-        Box::new(GeneralScore::new(vs.root() / "lp", 4, 4, false)),
+        Box::new(GeneralScore::new(vs.root() / "lp", 4, 4, false, false)),
         Scope::local_predictive(vs.root() / "lp_scope", 4, 2),
         Selection::Soft,
         false,
@@ -188,13 +198,13 @@ fn local_attention_is_zero_outside_its_window() {
         .lt_tensor(&lengths.unsqueeze(1));
     let window = 2;
     let local_m = Attention::new(
-        Box::new(GeneralScore::new(vs.root() / "m", d, d, false)),
+        Box::new(GeneralScore::new(vs.root() / "m", d, d, false, false)),
         Scope::LocalMonotonic { window },
         Selection::Soft,
         false,
     );
     let local_p = Attention::new(
-        Box::new(GeneralScore::new(vs.root() / "p", d, d, false)),
+        Box::new(GeneralScore::new(vs.root() / "p", d, d, false, false)),
         Scope::local_predictive(vs.root() / "ps", d, window),
         Selection::Soft,
         false,

@@ -39,6 +39,10 @@ fn variants() -> Vec<(&'static str, ModelConfig)> {
             luong(AttentionType::General, ScopeType::Global),
         ),
         (
+            "luong_scaled_general",
+            luong(AttentionType::ScaledGeneral, ScopeType::Global),
+        ),
+        (
             "luong_concat",
             luong(AttentionType::Additive, ScopeType::Global),
         ),

@@ -1,5 +1,8 @@
 //! "General" (bilinear) score of Luong et al. 2015 (arXiv 1508.04025), eq. 8:
-//! e_tj = h_t^T W_a h̄_j. W_a h̄_j is computed once per batch. Coverage adds w_c · cov_tj.
+//! e_tj = h_t^T W_a h̄_j, and its scaled variant e_tj = h_t^T W_a h̄_j / √d with d the query
+//! size, as in scaled dot (Vaswani et al. 2017, eq. 1): unscaled 512-d products saturate the
+//! softmax early in training (docs/attention.md). W_a h̄_j (and the scale) is applied once per
+//! batch. Coverage adds w_c · cov_tj.
 
 use tch::{nn, Tensor};
 
@@ -10,18 +13,30 @@ use super::Score;
 #[derive(Debug)]
 pub struct GeneralScore {
     bilinear: nn::Linear,
+    scale: f64,
     coverage: Option<Tensor>,
 }
 
 impl GeneralScore {
-    /// `query_dim` D, `annotation_dim` 2H.
-    pub fn new(vs: nn::Path, query_dim: i64, annotation_dim: i64, coverage: bool) -> Self {
+    /// `query_dim` D, `annotation_dim` 2H; `scaled` divides the score by √D.
+    pub fn new(
+        vs: nn::Path,
+        query_dim: i64,
+        annotation_dim: i64,
+        scaled: bool,
+        coverage: bool,
+    ) -> Self {
         let no_bias = nn::LinearConfig {
             bias: false,
             ..Default::default()
         };
         Self {
             bilinear: nn::linear(&vs / "bilinear", annotation_dim, query_dim, no_bias),
+            scale: if scaled {
+                1.0 / (query_dim as f64).sqrt()
+            } else {
+                1.0
+            },
             coverage: coverage.then(|| vs.zeros("coverage", &[1])),
         }
     }
@@ -29,7 +44,12 @@ impl GeneralScore {
 
 impl Score for GeneralScore {
     fn keys(&self, annotations: &Tensor) -> Tensor {
-        annotations.apply(&self.bilinear) // [B,S,D]
+        let keys = annotations.apply(&self.bilinear); // [B,S,D]
+        if self.scale == 1.0 {
+            keys
+        } else {
+            keys * self.scale
+        }
     }
 
     fn score(&self, query: &Tensor, keys: &Tensor, coverage: Option<&Tensor>) -> Tensor {

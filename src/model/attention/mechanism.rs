@@ -66,10 +66,11 @@ impl Attention {
                     cov,
                 ))
             }
-            AttentionType::General => Box::new(GeneralScore::new(
+            AttentionType::General | AttentionType::ScaledGeneral => Box::new(GeneralScore::new(
                 vs.clone(),
                 query_dim,
                 annotation_dim,
+                cfg.attention == AttentionType::ScaledGeneral,
                 cov,
             )),
             AttentionType::Location => Box::new(LocationScore::new(
