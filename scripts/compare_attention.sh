@@ -29,6 +29,7 @@ declare -A VARIANTS=(
   [bahdanau_additive]="model.decoder=bahdanau model.attention=additive"
   [luong_dot]="model.decoder=luong model.attention=dot"
   [luong_general]="model.decoder=luong model.attention=general"
+  [luong_scaled_general]="model.decoder=luong model.attention=scaled_general"
   [luong_concat]="model.decoder=luong model.attention=concat"
   [luong_location]="model.decoder=luong model.attention=location"
   [luong_local_m_general]="model.decoder=luong model.attention=general model.attention_scope=local_m"
@@ -36,7 +37,7 @@ declare -A VARIANTS=(
   [bahdanau_hard]="model.decoder=bahdanau model.attention_selection=hard"
   [bahdanau_coverage]="model.decoder=bahdanau model.coverage=true"
 )
-ORDER=(bahdanau_additive luong_dot luong_general luong_concat luong_location
+ORDER=(bahdanau_additive luong_dot luong_general luong_scaled_general luong_concat luong_location
        luong_local_m_general luong_local_p_general bahdanau_hard bahdanau_coverage)
 [ $# -gt 0 ] && ORDER=("$@")
 
