@@ -9,7 +9,7 @@ use super::Score;
 /// Parameter-free apart from the optional coverage weight w_c (a scalar).
 #[derive(Debug)]
 pub struct DotScore {
-    scale: f64,
+    scale: Option<f64>,
     coverage: Option<Tensor>,
 }
 
@@ -17,13 +17,23 @@ impl DotScore {
     /// `dim` is d (= D = 2H); `scaled` divides by √d.
     pub fn new(vs: nn::Path, dim: i64, scaled: bool, coverage: bool) -> Self {
         Self {
-            scale: if scaled {
-                1.0 / (dim as f64).sqrt()
-            } else {
-                1.0
-            },
+            scale: score_scale(dim, scaled),
             coverage: coverage.then(|| vs.zeros("coverage", &[1])),
         }
+    }
+}
+
+/// The factor 1/√d of a scaled score over d-dimensional queries (Vaswani et al. 2017, eq. 1),
+/// `None` when unscaled.
+pub(crate) fn score_scale(dim: i64, scaled: bool) -> Option<f64> {
+    scaled.then(|| 1.0 / (dim as f64).sqrt())
+}
+
+/// `t` times `scale`, or `t` itself when there is none.
+pub(crate) fn apply_scale(t: Tensor, scale: Option<f64>) -> Tensor {
+    match scale {
+        Some(s) => t * s,
+        None => t,
     }
 }
 
@@ -46,7 +56,7 @@ impl Score for DotScore {
     }
 
     fn score(&self, query: &Tensor, keys: &Tensor, coverage: Option<&Tensor>) -> Tensor {
-        let e = batched_dot(keys, query) * self.scale;
+        let e = apply_scale(batched_dot(keys, query), self.scale);
         add_coverage(e, self.coverage.as_ref(), coverage)
     }
 }

@@ -6,14 +6,14 @@
 
 use tch::{nn, Tensor};
 
-use super::dot::{add_coverage, batched_dot};
+use super::dot::{add_coverage, apply_scale, batched_dot, score_scale};
 use super::Score;
 
 /// Parameter W_a `[D, 2H]` (`bilinear`), optional scalar coverage weight.
 #[derive(Debug)]
 pub struct GeneralScore {
     bilinear: nn::Linear,
-    scale: f64,
+    scale: Option<f64>,
     coverage: Option<Tensor>,
 }
 
@@ -32,11 +32,7 @@ impl GeneralScore {
         };
         Self {
             bilinear: nn::linear(&vs / "bilinear", annotation_dim, query_dim, no_bias),
-            scale: if scaled {
-                1.0 / (query_dim as f64).sqrt()
-            } else {
-                1.0
-            },
+            scale: score_scale(query_dim, scaled),
             coverage: coverage.then(|| vs.zeros("coverage", &[1])),
         }
     }
@@ -44,12 +40,7 @@ impl GeneralScore {
 
 impl Score for GeneralScore {
     fn keys(&self, annotations: &Tensor) -> Tensor {
-        let keys = annotations.apply(&self.bilinear); // [B,S,D]
-        if self.scale == 1.0 {
-            keys
-        } else {
-            keys * self.scale
-        }
+        apply_scale(annotations.apply(&self.bilinear), self.scale) // [B,S,D]
     }
 
     fn score(&self, query: &Tensor, keys: &Tensor, coverage: Option<&Tensor>) -> Tensor {
