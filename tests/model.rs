@@ -490,7 +490,7 @@ fn coverage_loss_starts_at_its_configured_step() {
         .as_ref()
         .expect("coverage model has a penalty");
     let mask = batch.tgt_out.ne(PAD_ID).to_kind(Kind::Float);
-    let tokens = batch.target_tokens as f64; // 3 + 4 tokens, each sentence with its EOS
+    let tokens = batch.target_tokens as f64; // (3 + 1) + (4 + 1): each target with its EOS
     let per_token = (penalty * &mask).sum(Kind::Float).double_value(&[]) / tokens;
     assert!(per_token > 0.01, "attention revisits nothing: {per_token}");
     let tc = TrainingConfig {

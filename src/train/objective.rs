@@ -20,9 +20,9 @@ pub struct Objective {
 
 /// Builds the objective of update number `step` (0-based; it decides whether the coverage loss
 /// is on, see [`TrainingConfig::coverage_weight_at`]) from a teacher-forced decoder output and
-/// the targets `tgt_out` `[B, T]` (PAD-padded). `baseline` is the REINFORCE reward baseline b, updated in place as
-/// b ← decay·b + (1 − decay)·mean(R); the reward R of a sentence is its mean per-token
-/// log-likelihood under the sampled attention path.
+/// the targets `tgt_out` `[B, T]` (PAD-padded). `baseline` is the REINFORCE reward baseline b,
+/// updated in place as b ← decay·b + (1 − decay)·mean(R); the reward R of a sentence is its
+/// mean per-token log-likelihood under the sampled attention path.
 pub fn objective(
     out: &DecoderOutput,
     tgt_out: &Tensor,
@@ -31,8 +31,7 @@ pub fn objective(
     baseline: &mut Option<f64>,
 ) -> Objective {
     let mask = tgt_out.ne(PAD_ID).to_kind(out.logits.kind()); // [B,T]
-                                                              // The logits rows are exactly the non-padding target positions.
-    let tokens = (out.logits.size()[0] as f64).max(1.0);
+    let tokens = (out.logits.size()[0] as f64).max(1.0); // logits rows = non-PAD targets
     let targets = out.packed(tgt_out); // [N]
     let (ce_sum, _) = label_smoothed_loss(&out.logits, &targets, tc.label_smoothing, PAD_ID);
     let cross_entropy = &ce_sum / tokens;
