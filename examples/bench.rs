@@ -705,6 +705,7 @@ fn time_translation(model_dir: &Path, test: &Value, beam: usize, shortlist: bool
                 nbest: 1,
             };
             beam_search(&loaded.model, &src, &src_len, &ml, cfg, false, candidates)
+                .expect("valid beam settings")
                 .into_iter()
                 .map(|mut h| h.swap_remove(0))
                 .collect()

@@ -13,6 +13,7 @@ pub mod batch;
 pub mod config;
 pub mod data;
 pub mod decode;
+pub mod error;
 pub mod metrics;
 pub mod model;
 pub mod model_dir;

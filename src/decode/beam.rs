@@ -8,7 +8,9 @@
 use tch::{Device, Kind, Tensor};
 
 use super::hypothesis::{length_penalty, Hypothesis};
-use crate::model::Seq2Seq;
+use super::step_model::StepModel;
+use super::trace::{Columns, SearchTrace};
+use crate::error::Error;
 use crate::subword::{BOS_ID, EOS_ID, PAD_ID};
 
 /// Beam search settings.
@@ -18,83 +20,77 @@ pub struct BeamConfig {
     pub beam_size: usize,
     /// Length-penalty exponent α (0 = rank by raw log-probability).
     pub length_penalty: f64,
-    /// Hypotheses returned per sentence (≤ K).
+    /// Hypotheses returned per sentence (1 ≤ nbest ≤ K).
     pub nbest: usize,
 }
 
-#[derive(Clone)]
-struct Live {
-    tokens: Vec<i64>,
-    attention: Vec<Vec<f32>>,
+impl BeamConfig {
+    /// Checks 1 ≤ nbest ≤ beam_size and a finite α ≥ 0.
+    ///
+    /// Errors: [`Error::Input`] naming the bad setting.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.beam_size == 0 {
+            return Err(Error::Input("beam size must be at least 1".into()));
+        }
+        if self.nbest == 0 || self.nbest > self.beam_size {
+            return Err(Error::Input(format!(
+                "n-best {} must be between 1 and the beam size {}",
+                self.nbest, self.beam_size
+            )));
+        }
+        if !(self.length_penalty.is_finite() && self.length_penalty >= 0.0) {
+            return Err(Error::Input(format!(
+                "length penalty {} must be a finite number ≥ 0",
+                self.length_penalty
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Beam search for a batch: `src` `[B, S]`, `lengths` `[B]` (EOS included), `max_len[b]` most
 /// output tokens (EOS included); `shortlist`: sorted candidate target ids for this batch
 /// ([`super::shortlist::LexicalShortlist::candidates`]), `None` = the full vocabulary. Returns
 /// for each sentence its `nbest` hypotheses, best first.
-pub fn beam_search(
-    model: &Seq2Seq,
+///
+/// Errors: [`Error::Input`] for settings that [`BeamConfig::validate`] rejects.
+pub fn beam_search<M: StepModel>(
+    model: &M,
     src: &Tensor,
     lengths: &Tensor,
     max_len: &[usize],
     cfg: BeamConfig,
     keep_attention: bool,
     shortlist: Option<&[i64]>,
-) -> Vec<Vec<Hypothesis>> {
-    assert!(cfg.beam_size >= 1 && cfg.nbest >= 1 && cfg.nbest <= cfg.beam_size);
-    tch::no_grad(|| {
-        let projection = &model.decoder.projection().restrict(shortlist);
+) -> Result<Vec<Vec<Hypothesis>>, Error> {
+    cfg.validate()?;
+    Ok(tch::no_grad(|| {
+        let columns = Columns::new(shortlist);
         let device: Device = src.device();
         let b = src.size()[0] as usize;
         let k = cfg.beam_size;
-        let rows_of = |sentences: &[usize]| -> Tensor {
-            let rows: Vec<i64> = sentences
-                .iter()
-                .flat_map(|&i| std::iter::repeat_n(i as i64, k))
-                .collect();
-            Tensor::from_slice(&rows).to_device(device)
-        };
         // Sentences still searching, in the order of their K-row blocks in the batch.
         let mut active: Vec<usize> = (0..b).collect();
-        let mut encoded = model
-            .encode(src, lengths, false)
-            .index_select(&rows_of(&active));
-        let mut state = model.decoder.init_state(&encoded.enc);
+        let mut state = model.start(src, lengths, k, shortlist);
         let mut prev = Tensor::full([(b * k) as i64], BOS_ID, (Kind::Int64, device));
         // Only the first hypothesis of each beam is live at the start.
         let init: Vec<f32> = (0..b * k)
             .map(|r| if r % k == 0 { 0.0 } else { f32::NEG_INFINITY })
             .collect();
         let mut scores = Tensor::from_slice(&init).to_device(device);
-        let mut live: Vec<Live> = vec![
-            Live {
-                tokens: Vec::new(),
-                attention: Vec::new()
-            };
-            b * k
-        ];
+        let mut trace = SearchTrace::new(keep_attention);
         let mut finished: Vec<Vec<Hypothesis>> = vec![Vec::new(); b];
         let limit = max_len.iter().copied().max().unwrap_or(0);
         for t in 0..limit {
-            let out = model
-                .decoder
-                .step(&encoded.enc, &encoded.keys, &prev, &state, projection);
+            let out = model.step(&state, &prev);
             let (top_scores, top_slot, top_column) =
-                best_continuations(&out.logits, &scores, k as i64, 2 * k as i64);
+                best_continuations(&out.scores, &scores, k as i64, 2 * k as i64);
             let top_scores = Vec::<f32>::try_from(top_scores.flatten(0, -1)).expect("f32");
             let top_slot = Vec::<i64>::try_from(top_slot.flatten(0, -1)).expect("i64");
-            let top_token = Vec::<i64>::try_from(projection.token_ids(&top_column).flatten(0, -1))
-                .expect("i64");
-            let attn = keep_attention.then(|| {
-                let s = out.attention.size()[1] as usize;
-                (
-                    Vec::<f32>::try_from(out.attention.flatten(0, -1)).expect("f32"),
-                    s,
-                )
-            });
+            let top_token = columns.token_ids(&top_column);
+            trace.record_step(&out.attention);
 
-            let mut origin = Vec::with_capacity(active.len() * k);
-            let mut next_tokens = Vec::with_capacity(active.len() * k);
+            let mut survivors = Vec::with_capacity(active.len() * k);
             let mut next_scores = Vec::with_capacity(active.len() * k);
             let mut still_active = Vec::with_capacity(active.len());
             for (a, &i) in active.iter().enumerate() {
@@ -108,21 +104,13 @@ pub fn beam_search(
                     let slot = a * k + top_slot[a * 2 * k + c] as usize;
                     let token = top_token[a * 2 * k + c];
                     if token == EOS_ID || at_limit {
-                        let parent = &live[slot];
-                        let mut tokens = parent.tokens.clone();
-                        if token != EOS_ID {
-                            tokens.push(token);
-                        }
-                        let attention = attn.as_ref().map(|(flat, s)| {
-                            let mut rows = parent.attention.clone();
-                            rows.push(flat[slot * s..(slot + 1) * s].to_vec());
-                            rows
-                        });
+                        let (tokens, attention) =
+                            trace.hypothesis(slot, (token != EOS_ID).then_some(token));
                         finished[i].push(Hypothesis {
                             tokens,
                             log_prob: score as f64,
-                            score: score as f64
-                                / length_penalty(parent.tokens.len() + 1, cfg.length_penalty),
+                            // Every live hypothesis at step t has t tokens; this one adds one.
+                            score: score as f64 / length_penalty(t + 1, cfg.length_penalty),
                             attention,
                         });
                     } else {
@@ -141,42 +129,18 @@ pub fn beam_search(
                     chosen.push((a * k, PAD_ID, f32::NEG_INFINITY));
                 }
                 for (slot, token, score) in chosen {
-                    origin.push(slot as i64);
-                    next_tokens.push(token);
+                    survivors.push((slot, token));
                     next_scores.push(score);
                 }
             }
             if still_active.is_empty() {
                 break;
             }
-            if still_active.len() < active.len() {
-                // The K rows of every sentence that goes on, in the current layout.
-                let keep: Vec<i64> = active
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, i)| still_active.contains(i))
-                    .flat_map(|(a, _)| (a * k..(a + 1) * k).map(|r| r as i64))
-                    .collect();
-                encoded = encoded.index_select(&Tensor::from_slice(&keep).to_device(device));
-                active = still_active;
-            }
-            live = origin
-                .iter()
-                .zip(&next_tokens)
-                .map(|(&o, &tok)| {
-                    let parent = &live[o as usize];
-                    let mut tokens = parent.tokens.clone();
-                    tokens.push(tok);
-                    let mut attention = Vec::new();
-                    if let Some((flat, s)) = attn.as_ref() {
-                        attention = parent.attention.clone();
-                        attention.push(flat[o as usize * s..(o as usize + 1) * s].to_vec());
-                    }
-                    Live { tokens, attention }
-                })
-                .collect();
-            let origin_t = Tensor::from_slice(&origin).to_device(device);
-            state = out.state.index_select(&origin_t);
+            active = still_active;
+            let origin: Vec<i64> = survivors.iter().map(|&(slot, _)| slot as i64).collect();
+            let next_tokens: Vec<i64> = survivors.iter().map(|&(_, token)| token).collect();
+            trace.set_survivors(survivors);
+            state = model.reorder(&out.state, &Tensor::from_slice(&origin).to_device(device));
             prev = Tensor::from_slice(&next_tokens).to_device(device);
             scores = Tensor::from_slice(&next_scores).to_device(device);
         }
@@ -188,7 +152,7 @@ pub fn beam_search(
                 hyps
             })
             .collect()
-    })
+    }))
 }
 
 /// The `n` best continuations of each sentence's `k` hypotheses: `logits` `[A·K, V]`, running

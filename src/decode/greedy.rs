@@ -3,7 +3,8 @@
 use tch::{Kind, Tensor};
 
 use super::hypothesis::Hypothesis;
-use crate::model::Seq2Seq;
+use super::step_model::StepModel;
+use super::trace::{Columns, SearchTrace};
 use crate::subword::{BOS_ID, EOS_ID};
 
 /// Greedy search for a batch.
@@ -15,8 +16,8 @@ use crate::subword::{BOS_ID, EOS_ID};
 ///   ([`super::shortlist::LexicalShortlist::candidates`]); `None` = the full vocabulary.
 ///
 /// Returns one hypothesis per sentence, in batch order.
-pub fn greedy_search(
-    model: &Seq2Seq,
+pub fn greedy_search<M: StepModel>(
+    model: &M,
     src: &Tensor,
     lengths: &Tensor,
     max_len: &[usize],
@@ -24,64 +25,49 @@ pub fn greedy_search(
     shortlist: Option<&[i64]>,
 ) -> Vec<Hypothesis> {
     tch::no_grad(|| {
-        let projection = &model.decoder.projection().restrict(shortlist);
+        let columns = Columns::new(shortlist);
         let b = src.size()[0] as usize;
-        let encoded = model.encode(src, lengths, false);
-        let mut state = model.decoder.init_state(&encoded.enc);
+        let mut state = model.start(src, lengths, 1, shortlist);
         let mut prev = Tensor::full([b as i64], BOS_ID, (Kind::Int64, src.device()));
-        let mut hyps: Vec<Hypothesis> = (0..b)
-            .map(|_| Hypothesis {
-                tokens: Vec::new(),
-                log_prob: 0.0,
-                score: 0.0,
-                attention: keep_attention.then(Vec::new),
-            })
-            .collect();
-        let mut done = vec![false; b];
+        let mut trace = SearchTrace::new(keep_attention);
+        let mut log_prob = vec![0f64; b];
+        let mut finished: Vec<Option<Hypothesis>> = vec![None; b];
         let limit = max_len.iter().copied().max().unwrap_or(0);
         for t in 0..limit {
-            let out = model
-                .decoder
-                .step(&encoded.enc, &encoded.keys, &prev, &state, projection);
+            let out = model.step(&state, &prev);
             // log p(best) = max logit − logsumexp: no [B, V] log-softmax tensor is written.
-            let (best_logit, best_column) = out.logits.max_dim(-1, false);
-            let best = projection.token_ids(&best_column);
-            let best_lp = (best_logit - out.logits.logsumexp([-1], false)).to_kind(Kind::Float);
-            let tokens = Vec::<i64>::try_from(&best).expect("int64 tokens");
+            let (best_logit, best_column) = out.scores.max_dim(-1, false);
+            let tokens = columns.token_ids(&best_column);
+            let best_lp = (best_logit - out.scores.logsumexp([-1], false)).to_kind(Kind::Float);
             let lps = Vec::<f32>::try_from(&best_lp).expect("f32 scores");
-            let attn = keep_attention.then(|| {
-                let s = out.attention.size()[1] as usize;
-                let flat = Vec::<f32>::try_from(out.attention.to_kind(Kind::Float).flatten(0, -1))
-                    .expect("f32 attention");
-                (flat, s)
-            });
+            trace.record_step(&out.attention);
             for i in 0..b {
-                if done[i] {
+                if finished[i].is_some() {
                     continue;
                 }
-                let h = &mut hyps[i];
-                h.log_prob += lps[i] as f64;
-                if let (Some(rows), Some((flat, s))) = (h.attention.as_mut(), attn.as_ref()) {
-                    rows.push(flat[i * s..(i + 1) * s].to_vec());
-                }
-                if tokens[i] == EOS_ID {
-                    done[i] = true;
-                } else {
-                    h.tokens.push(tokens[i]);
-                    if t + 1 >= max_len[i] {
-                        done[i] = true;
-                    }
+                log_prob[i] += lps[i] as f64;
+                let ended = tokens[i] == EOS_ID || t + 1 >= max_len[i];
+                if ended {
+                    let (tokens, attention) =
+                        trace.hypothesis(i, (tokens[i] != EOS_ID).then_some(tokens[i]));
+                    finished[i] = Some(Hypothesis {
+                        tokens,
+                        log_prob: log_prob[i],
+                        score: log_prob[i],
+                        attention,
+                    });
                 }
             }
-            if done.iter().all(|&d| d) {
+            if finished.iter().all(Option::is_some) {
                 break;
             }
-            prev = best;
+            trace.set_survivors(tokens.iter().copied().enumerate().collect());
+            prev = Tensor::from_slice(&tokens).to_device(src.device());
             state = out.state;
         }
-        for h in &mut hyps {
-            h.score = h.log_prob;
-        }
-        hyps
+        finished
+            .into_iter()
+            .map(|h| h.unwrap_or_else(|| Hypothesis::empty(keep_attention)))
+            .collect()
     })
 }

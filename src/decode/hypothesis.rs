@@ -14,6 +14,19 @@ pub struct Hypothesis {
     pub attention: Option<Vec<Vec<f32>>>,
 }
 
+impl Hypothesis {
+    /// The empty output (no tokens, log-probability 0), with an empty attention matrix when
+    /// `keep_attention`.
+    pub fn empty(keep_attention: bool) -> Self {
+        Self {
+            tokens: Vec::new(),
+            log_prob: 0.0,
+            score: 0.0,
+            attention: keep_attention.then(Vec::new),
+        }
+    }
+}
+
 /// GNMT length penalty lp(Y) = ((5 + |Y|) / 6)^α (Wu et al. 2016, arXiv 1609.08144, eq. 14).
 /// `length` counts output tokens including EOS; α = 0 gives 1.
 pub fn length_penalty(length: usize, alpha: f64) -> f64 {

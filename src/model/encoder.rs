@@ -26,6 +26,15 @@ impl EncoderOutput {
             backward_first: self.backward_first.index_select(0, index),
         }
     }
+
+    /// A second handle to the same tensors (no copy).
+    pub fn shallow_clone(&self) -> Self {
+        Self {
+            annotations: self.annotations.shallow_clone(),
+            mask: self.mask.shallow_clone(),
+            backward_first: self.backward_first.shallow_clone(),
+        }
+    }
 }
 
 #[derive(Debug)]

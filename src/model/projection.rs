@@ -1,15 +1,15 @@
 //! The vocabulary projection logits = W_o t + b, over the whole target vocabulary or over a
 //! shortlist of it (decoding with [`crate::decode::shortlist::LexicalShortlist`]).
 
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
-/// W_o `[V, K]` and b `[V]`, or the rows of a shortlist of C token ids.
+/// W_o `[V, K]` and b `[V]`, or the rows of a shortlist of C token ids (logits column c is
+/// then token `shortlist[c]`; search maps columns back, see
+/// [`crate::decode::trace::Columns`]).
 #[derive(Debug)]
 pub struct VocabularyProjection {
     weight: Tensor,
     bias: Tensor,
-    /// Token id of each row when restricted `[C]` int64; `None` = row v is token v.
-    ids: Option<Tensor>,
 }
 
 impl VocabularyProjection {
@@ -18,7 +18,6 @@ impl VocabularyProjection {
         Self {
             weight: weight.shallow_clone(),
             bias: bias.shallow_clone(),
-            ids: None,
         }
     }
 
@@ -31,7 +30,6 @@ impl VocabularyProjection {
     /// column c is token `shortlist[c]`. Copies C rows of W_o once, so build it once per batch.
     /// `None` gives the full projection (shared, not copied).
     pub fn restrict(&self, shortlist: Option<&[i64]>) -> Self {
-        debug_assert!(self.ids.is_none(), "restricting a restricted projection");
         let Some(ids) = shortlist else {
             return Self::new(&self.weight, &self.bias);
         };
@@ -39,16 +37,14 @@ impl VocabularyProjection {
         Self {
             weight: self.weight.index_select(0, &index),
             bias: self.bias.index_select(0, &index),
-            ids: Some(index),
         }
     }
 
-    /// Token ids of logits columns `columns` (any shape, int64): the identity when not
-    /// restricted.
-    pub fn token_ids(&self, columns: &Tensor) -> Tensor {
-        match &self.ids {
-            Some(ids) => ids.index_select(0, &columns.reshape([-1])).view_as(columns),
-            None => columns.to_kind(Kind::Int64),
+    /// A second handle to the same tensors (no copy).
+    pub fn shallow_clone(&self) -> Self {
+        Self {
+            weight: self.weight.shallow_clone(),
+            bias: self.bias.shallow_clone(),
         }
     }
 }

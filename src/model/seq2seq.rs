@@ -34,6 +34,14 @@ impl Encoded {
             keys: self.keys.index_select(0, index),
         }
     }
+
+    /// A second handle to the same tensors (no copy).
+    pub fn shallow_clone(&self) -> Self {
+        Self {
+            enc: self.enc.shallow_clone(),
+            keys: self.keys.shallow_clone(),
+        }
+    }
 }
 
 impl Seq2Seq {
