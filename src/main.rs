@@ -7,9 +7,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tolk::config::Config;
 use tolk::data::corpus::read_lines;
-use tolk::decode::{LexicalShortlist, TranslateOptions, Translator};
+use tolk::decode::{TranslateOverrides, Translator};
 use tolk::metrics::{corpus_bleu, corpus_chrf};
-use tolk::model_dir::{LoadedModel, ModelDir};
+use tolk::model_dir::ModelDir;
 use tolk::train::trainer::{device_from, set_threads};
 
 #[derive(Parser)]
@@ -217,20 +217,17 @@ fn main() -> anyhow::Result<()> {
             shortlist,
         } => {
             set_threads(threads);
-            let loaded = LoadedModel::load(&model, last, device_from(&device))?;
-            let dc = &loaded.config.decoding;
-            let shortlist = (shortlist || dc.shortlist)
-                .then(|| LexicalShortlist::load(&ModelDir::new(&model).shortlist()))
-                .transpose()?;
-            let beam_size = beam.unwrap_or(dc.beam_size).max(1);
-            let opts = TranslateOptions {
-                beam_size,
-                length_penalty: alpha.unwrap_or(dc.length_penalty),
-                nbest: nbest.clamp(1, beam_size),
-                max_len_ratio: max_len_ratio.unwrap_or(dc.max_len_ratio),
-                batch_tokens: dc.batch_tokens,
+            let overrides = TranslateOverrides {
+                beam_size: beam,
+                length_penalty: alpha,
+                nbest: Some(nbest),
+                max_len_ratio,
+                batch_tokens: None,
                 keep_attention: alignments.is_some() || pharaoh.is_some(),
+                shortlist: Some(shortlist),
             };
+            let translator = Translator::load(&model, last, device_from(&device), &overrides)?;
+            let opts = *translator.options();
             let sources = match input {
                 Some(path) => read_lines(&path)?,
                 None => std::io::stdin()
@@ -239,15 +236,8 @@ fn main() -> anyhow::Result<()> {
                     .collect::<Result<_, _>>()
                     .context("reading stdin")?,
             };
-            let translator = Translator {
-                model: &loaded.model,
-                src_subwords: &loaded.src_subwords,
-                tgt_subwords: &loaded.tgt_subwords,
-                device: loaded.vs.device(),
-                shortlist: shortlist.as_ref(),
-            };
             let started = std::time::Instant::now();
-            let out = translator.translate(&sources, &opts);
+            let out = translator.translate(&sources)?;
             let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
             let mut tokens = 0usize;
             for (i, hyps) in out.iter().enumerate() {
@@ -269,8 +259,8 @@ fn main() -> anyhow::Result<()> {
                 sentences = sources.len(),
                 seconds = format!("{secs:.2}"),
                 tokens_per_s = format!("{:.0}", tokens as f64 / secs.max(1e-9)),
-                beam = beam_size,
-                shortlist = shortlist.is_some(),
+                beam = opts.beam_size,
+                shortlist = opts.shortlist,
                 "translated"
             );
         }

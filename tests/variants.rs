@@ -5,7 +5,7 @@ mod common;
 
 use tch::Device;
 use tolk::config::{AttentionType, DecoderType, ModelConfig, ScopeType, SelectionType};
-use tolk::decode::{LexicalShortlist, TranslateOptions, Translator};
+use tolk::decode::{LexicalShortlist, TranslateOverrides, Translator};
 use tolk::model_dir::{LoadedModel, ModelDir};
 
 fn variants() -> Vec<(&'static str, ModelConfig)> {
@@ -110,28 +110,25 @@ fn every_attention_variant_trains_saves_and_translates() {
             "{name}: loss {} did not fall",
             summary.last_loss
         );
+        let overrides = TranslateOverrides {
+            beam_size: Some(3),
+            length_penalty: Some(1.0),
+            nbest: Some(2),
+            max_len_ratio: Some(2.0),
+            batch_tokens: Some(100),
+            keep_attention: true,
+            // Training wrote a lexical shortlist; decode over it (every decoder must support it).
+            shortlist: Some(true),
+        };
+        let translator =
+            Translator::load(&cfg.training.model_dir, false, Device::Cpu, &overrides)
+                .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let loaded = LoadedModel::load(&cfg.training.model_dir, false, Device::Cpu)
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));
-        // Training wrote a lexical shortlist; decode over it (every decoder must support it).
         let shortlist = LexicalShortlist::load(&ModelDir::new(&cfg.training.model_dir).shortlist())
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));
-        let translator = Translator {
-            model: &loaded.model,
-            src_subwords: &loaded.src_subwords,
-            tgt_subwords: &loaded.tgt_subwords,
-            device: Device::Cpu,
-            shortlist: Some(&shortlist),
-        };
-        let opts = TranslateOptions {
-            beam_size: 3,
-            length_penalty: 1.0,
-            nbest: 2,
-            max_len_ratio: 2.0,
-            batch_tokens: 100,
-            keep_attention: true,
-        };
         let src = vec!["ein mann läuft im park".to_string(), "der hund".to_string()];
-        let out = translator.translate(&src, &opts);
+        let out = translator.translate(&src).unwrap();
         assert_eq!(out.len(), 2, "{name}");
         for (s, hyps) in src.iter().zip(&out) {
             assert_eq!(hyps.len(), 2, "{name}");

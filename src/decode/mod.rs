@@ -1,16 +1,21 @@
-//! Search for the most probable translation: greedy and batched beam search, and the
-//! [`Translator`] that runs them over lists of sentences.
+//! Search for the most probable translation: greedy and batched beam search over any
+//! [`StepModel`], and the [`Translator`] that runs them over lists of sentences.
 
 pub mod alignment;
 pub mod beam;
 pub mod greedy;
 pub mod hypothesis;
+pub mod options;
 pub mod shortlist;
+pub mod step_model;
+pub mod trace;
 pub mod translator;
 
 pub use alignment::AlignmentMatrix;
 pub use beam::{beam_search, BeamConfig};
 pub use greedy::greedy_search;
 pub use hypothesis::Hypothesis;
+pub use options::{TranslateOptions, TranslateOverrides};
 pub use shortlist::LexicalShortlist;
-pub use translator::{TranslateOptions, Translator};
+pub use step_model::{Step, StepModel};
+pub use translator::{Translation, Translator};

@@ -1,5 +1,11 @@
 //! Translating lists of sentences: subword encoding, length-sorted batching, search, and
 //! detokenisation, with the output in input order.
+//!
+//! A [`Translator`] owns its model, subword models, shortlist and resolved options, so it can
+//! be built once and handed to whatever serves requests; validation during training builds
+//! one over a borrowed model (`Translator<&Seq2Seq>`).
+
+use std::path::Path;
 
 use tch::Device;
 
@@ -7,28 +13,15 @@ use super::alignment::AlignmentMatrix;
 use super::beam::{beam_search, BeamConfig};
 use super::greedy::greedy_search;
 use super::hypothesis::Hypothesis;
+use super::options::{TranslateOptions, TranslateOverrides};
 use super::shortlist::LexicalShortlist;
+use super::step_model::StepModel;
 use crate::batch::source_tensors;
 use crate::data::batching::plan_inference;
+use crate::error::Error;
 use crate::model::Seq2Seq;
-use crate::subword::SubwordModel;
-
-/// How to translate.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TranslateOptions {
-    /// Beam size K; 1 runs greedy search.
-    pub beam_size: usize,
-    /// GNMT length-penalty α (beam search only).
-    pub length_penalty: f64,
-    /// Hypotheses per sentence (≤ beam size).
-    pub nbest: usize,
-    /// Output length limit: `max_len_ratio × source subwords + 5` tokens.
-    pub max_len_ratio: f64,
-    /// Batch budget in source tokens × sentences.
-    pub batch_tokens: usize,
-    /// Keep attention matrices in the hypotheses.
-    pub keep_attention: bool,
-}
+use crate::model_dir::{LoadedModel, ModelDir};
+use crate::subword::{SubwordModel, EOS_TOKEN};
 
 /// One translated hypothesis: detokenised text plus the search result.
 #[derive(Debug, Clone)]
@@ -39,65 +32,117 @@ pub struct Translation {
     pub hypothesis: Hypothesis,
 }
 
-/// Runs search over sentences with a model and its tokenizers.
+/// Runs search over sentences with a model, its subword models and its options.
 #[derive(Debug)]
-pub struct Translator<'a> {
-    /// The encoder-decoder.
-    pub model: &'a Seq2Seq,
-    /// Source-side subword model.
-    pub src_subwords: &'a SubwordModel,
-    /// Target-side subword model.
-    pub tgt_subwords: &'a SubwordModel,
-    /// Device of the model.
-    pub device: Device,
-    /// Decode each batch over its lexical shortlist instead of the full target vocabulary.
-    pub shortlist: Option<&'a LexicalShortlist>,
+pub struct Translator<M: StepModel = Seq2Seq> {
+    model: M,
+    src_subwords: SubwordModel,
+    tgt_subwords: SubwordModel,
+    device: Device,
+    shortlist: Option<LexicalShortlist>,
+    options: TranslateOptions,
 }
 
-impl Translator<'_> {
-    /// Translates `sources` (raw text, one sentence each); returns for each input its
-    /// hypotheses, best first (1 for greedy, `nbest` for beam search), in input order.
-    pub fn translate(&self, sources: &[String], opts: &TranslateOptions) -> Vec<Vec<Translation>> {
+impl Translator<Seq2Seq> {
+    /// Loads the model directory `dir` (config, subword models, the `best/` weights or `last/`
+    /// with `use_last`, and `shortlist.json` when the options ask for it) and resolves the
+    /// translation options from its `[decoding]` config and `overrides`.
+    ///
+    /// Errors: [`Error::Model`] for a directory that cannot be loaded, [`Error::Input`] for
+    /// overrides out of range.
+    pub fn load(
+        dir: &Path,
+        use_last: bool,
+        device: Device,
+        overrides: &TranslateOverrides,
+    ) -> Result<Self, Error> {
+        let loaded = LoadedModel::load(dir, use_last, device).map_err(Error::model)?;
+        let options = TranslateOptions::resolve(&loaded.config.decoding, overrides)?;
+        let shortlist = options
+            .shortlist
+            .then(|| LexicalShortlist::load(&ModelDir::new(dir).shortlist()))
+            .transpose()
+            .map_err(Error::model)?;
+        Ok(Self::new(
+            loaded.model,
+            loaded.src_subwords,
+            loaded.tgt_subwords,
+            device,
+            shortlist,
+            options,
+        ))
+    }
+}
+
+impl<M: StepModel> Translator<M> {
+    /// A translator over `model` on `device`. A shortlist is used only when `options.shortlist`
+    /// is set.
+    pub fn new(
+        model: M,
+        src_subwords: SubwordModel,
+        tgt_subwords: SubwordModel,
+        device: Device,
+        shortlist: Option<LexicalShortlist>,
+        options: TranslateOptions,
+    ) -> Self {
+        Self {
+            model,
+            src_subwords,
+            tgt_subwords,
+            device,
+            shortlist,
+            options,
+        }
+    }
+
+    /// The model searched.
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+
+    /// The options [`Translator::translate`] uses.
+    pub fn options(&self) -> &TranslateOptions {
+        &self.options
+    }
+
+    /// Device of the model.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// Translates `sources` (raw text, one sentence each) with the translator's options; see
+    /// [`Translator::translate_with`].
+    pub fn translate(&self, sources: &[String]) -> Result<Vec<Vec<Translation>>, Error> {
+        self.translate_with(sources, &self.options)
+    }
+
+    /// Translates `sources` with `opts`; returns for each input its hypotheses, best first (1
+    /// for greedy, `nbest` for beam search), in input order.
+    ///
+    /// Errors: [`Error::Input`] for options out of range.
+    pub fn translate_with(
+        &self,
+        sources: &[String],
+        opts: &TranslateOptions,
+    ) -> Result<Vec<Vec<Translation>>, Error> {
+        let shortlist = if opts.shortlist {
+            Some(self.shortlist.as_ref().ok_or_else(|| {
+                Error::Input("the shortlist was asked for but this translator has none".into())
+            })?)
+        } else {
+            None
+        };
         let ids = self.src_subwords.encode_batch(sources);
         let lengths: Vec<usize> = ids.iter().map(|s| s.len() + 1).collect();
         let mut out: Vec<Vec<Translation>> = vec![Vec::new(); sources.len()];
         for batch in plan_inference(&lengths, opts.batch_tokens) {
             let srcs: Vec<&[i64]> = batch.iter().map(|&i| ids[i].as_slice()).collect();
-            let (src, src_len) = source_tensors(&srcs, self.device);
-            let candidates = self.shortlist.map(|s| s.candidates(&srcs));
-            let candidates = candidates.as_deref();
             let max_len: Vec<usize> = batch
                 .iter()
                 .map(|&i| (opts.max_len_ratio * ids[i].len() as f64) as usize + 5)
                 .collect();
-            let hyps: Vec<Vec<Hypothesis>> = if opts.beam_size <= 1 {
-                greedy_search(
-                    self.model,
-                    &src,
-                    &src_len,
-                    &max_len,
-                    opts.keep_attention,
-                    candidates,
-                )
-                .into_iter()
-                .map(|h| vec![h])
-                .collect()
-            } else {
-                let cfg = BeamConfig {
-                    beam_size: opts.beam_size,
-                    length_penalty: opts.length_penalty,
-                    nbest: opts.nbest.clamp(1, opts.beam_size),
-                };
-                beam_search(
-                    self.model,
-                    &src,
-                    &src_len,
-                    &max_len,
-                    cfg,
-                    opts.keep_attention,
-                    candidates,
-                )
-            };
+            let candidates = shortlist.map(|s| s.candidates(&srcs));
+            let hyps = self.search(&srcs, &max_len, opts, candidates.as_deref())?;
             for (&i, hs) in batch.iter().zip(hyps) {
                 out[i] = hs
                     .into_iter()
@@ -108,18 +153,38 @@ impl Translator<'_> {
                     .collect();
             }
         }
-        out
+        Ok(out)
     }
-}
 
-impl Translator<'_> {
+    /// Greedy (beam size 1) or beam search over one batch of subword sequences.
+    fn search(
+        &self,
+        srcs: &[&[i64]],
+        max_len: &[usize],
+        opts: &TranslateOptions,
+        candidates: Option<&[i64]>,
+    ) -> Result<Vec<Vec<Hypothesis>>, Error> {
+        let (src, src_len) = source_tensors(srcs, self.device);
+        let keep = opts.keep_attention;
+        if opts.beam_size <= 1 {
+            let hyps = greedy_search(&self.model, &src, &src_len, max_len, keep, candidates);
+            return Ok(hyps.into_iter().map(|h| vec![h]).collect());
+        }
+        let cfg = BeamConfig {
+            beam_size: opts.beam_size,
+            length_penalty: opts.length_penalty,
+            nbest: opts.nbest.clamp(1, opts.beam_size),
+        };
+        beam_search(&self.model, &src, &src_len, max_len, cfg, keep, candidates)
+    }
+
     /// The subword attention matrix of a translation of `source` (needs
     /// `keep_attention`): source pieces plus `</s>` as columns, output pieces (plus `</s>` when
     /// it was produced) as rows.
     pub fn alignment(&self, source: &str, translation: &Translation) -> Option<AlignmentMatrix> {
         let rows = translation.hypothesis.attention.as_ref()?;
         let mut src_tokens = self.src_subwords.pieces(source);
-        src_tokens.push("</s>".into());
+        src_tokens.push(EOS_TOKEN.into());
         let mut tgt_tokens: Vec<String> = translation
             .hypothesis
             .tokens
@@ -127,7 +192,7 @@ impl Translator<'_> {
             .map(|&id| self.tgt_subwords.id_to_piece(id).unwrap_or_default())
             .collect();
         if rows.len() > tgt_tokens.len() {
-            tgt_tokens.push("</s>".into());
+            tgt_tokens.push(EOS_TOKEN.into());
         }
         let weights = rows
             .iter()

@@ -20,7 +20,7 @@ use super::validation::validate;
 use crate::batch::Batch;
 use crate::config::Config;
 use crate::data::batching::plan_epoch;
-use crate::decode::Translator;
+use crate::decode::{TranslateOptions, Translator};
 use crate::model::Seq2Seq;
 use crate::model_dir::ModelDir;
 
@@ -138,13 +138,9 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
         }
     }
 
-    let translator = Translator {
-        model: &model,
-        src_subwords: &src_sw,
-        tgt_subwords: &tgt_sw,
-        device,
-        shortlist: None, // validation scores the model, over its full vocabulary
-    };
+    // Validation scores the model greedily, over its full vocabulary.
+    let greedy = TranslateOptions::greedy(config.decoding.max_len_ratio, config.decoding.batch_tokens);
+    let translator = Translator::new(&model, src_sw, tgt_sw, device, None, greedy);
     let session_start = Instant::now();
     let elapsed_before = state.elapsed_seconds;
     let mut window_loss = (0.0f64, 0usize); // (loss sum, tokens) since last validation
@@ -164,7 +160,7 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
             &valid,
             config.decoding.max_len_ratio,
             config.decoding.batch_tokens,
-        );
+        )?;
         let secs = window_start.0.elapsed().as_secs_f64() - started.elapsed().as_secs_f64();
         let row = MetricsRow {
             step: state.step,

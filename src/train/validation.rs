@@ -7,6 +7,7 @@ use super::prepare::ValidSet;
 use crate::batch::Batch;
 use crate::data::batching::plan_inference;
 use crate::decode::{TranslateOptions, Translator};
+use crate::error::Error;
 use crate::metrics::{corpus_bleu, corpus_chrf};
 use crate::model::Seq2Seq;
 use crate::subword::PAD_ID;
@@ -25,29 +26,22 @@ pub struct ValidScores {
 /// Runs validation: [`valid_loss`] and greedy translation of the validation sources scored
 /// against the references.
 pub fn validate(
-    translator: &Translator,
+    translator: &Translator<&Seq2Seq>,
     set: &ValidSet,
     max_len_ratio: f64,
     batch_tokens: usize,
-) -> ValidScores {
-    let greedy = TranslateOptions {
-        beam_size: 1,
-        length_penalty: 0.0,
-        nbest: 1,
-        max_len_ratio,
-        batch_tokens,
-        keep_attention: false,
-    };
+) -> Result<ValidScores, Error> {
+    let greedy = TranslateOptions::greedy(max_len_ratio, batch_tokens);
     let hyps: Vec<String> = translator
-        .translate(&set.src_text, &greedy)
+        .translate_with(&set.src_text, &greedy)?
         .into_iter()
         .map(|mut h| h.swap_remove(0).text)
         .collect();
-    ValidScores {
-        loss: valid_loss(translator.model, set, batch_tokens, translator.device),
+    Ok(ValidScores {
+        loss: valid_loss(translator.model(), set, batch_tokens, translator.device()),
         bleu: corpus_bleu(&hyps, &[&set.ref_text]).score,
         chrf: corpus_chrf(&hyps, &[&set.ref_text]).score,
-    }
+    })
 }
 
 /// Mean NLL per target token (nats) over the validation set, teacher forced, no dropout.
