@@ -422,7 +422,9 @@ fn search_over_a_shortlist() {
             .collect()
     };
     assert_eq!(greedy(None), greedy(Some(&all)));
-    let beam = |s: Option<&[i64]>| tokens(beam_search(&model, &src, &len, &max_len, cfg, false, s).unwrap());
+    let beam = |s: Option<&[i64]>| {
+        tokens(beam_search(&model, &src, &len, &max_len, cfg, false, s).unwrap())
+    };
     assert_eq!(beam(None), beam(Some(&all)));
     let few: Vec<i64> = vec![0, 1, 2, 3, 6, 9, 13];
     for hyp in greedy(Some(&few))
@@ -640,8 +642,7 @@ fn beam_search_of_a_batch_equals_beam_search_of_each_sentence() {
     let batched = beam_search(&model, &src, &len, &max_len, cfg, true, None).unwrap();
     for (i, s) in sources.iter().enumerate() {
         let (one, one_len) = source_tensors(&[s.as_slice()], Device::Cpu);
-        let single =
-            beam_search(&model, &one, &one_len, &max_len[i..=i], cfg, true, None).unwrap();
+        let single = beam_search(&model, &one, &one_len, &max_len[i..=i], cfg, true, None).unwrap();
         let tokens = |h: &Vec<tolk::decode::Hypothesis>| {
             h.iter().map(|x| x.tokens.clone()).collect::<Vec<_>>()
         };

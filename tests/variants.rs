@@ -120,9 +120,8 @@ fn every_attention_variant_trains_saves_and_translates() {
             // Training wrote a lexical shortlist; decode over it (every decoder must support it).
             shortlist: Some(true),
         };
-        let translator =
-            Translator::load(&cfg.training.model_dir, false, Device::Cpu, &overrides)
-                .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        let translator = Translator::load(&cfg.training.model_dir, false, Device::Cpu, &overrides)
+            .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let loaded = LoadedModel::load(&cfg.training.model_dir, false, Device::Cpu)
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let shortlist = LexicalShortlist::load(&ModelDir::new(&cfg.training.model_dir).shortlist())

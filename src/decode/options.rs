@@ -77,7 +77,9 @@ impl TranslateOptions {
             if v.is_finite() && v >= 0.0 {
                 Ok(())
             } else {
-                Err(Error::Input(format!("{name} {v} must be a finite number ≥ 0")))
+                Err(Error::Input(format!(
+                    "{name} {v} must be a finite number ≥ 0"
+                )))
             }
         };
         non_negative("length penalty", opts.length_penalty)?;
@@ -107,7 +109,10 @@ mod tests {
             ..Default::default()
         };
         let opts = TranslateOptions::resolve(&config, &o).unwrap();
-        assert_eq!((opts.beam_size, opts.length_penalty, opts.nbest), (3, 0.2, 3));
+        assert_eq!(
+            (opts.beam_size, opts.length_penalty, opts.nbest),
+            (3, 0.2, 3)
+        );
         let bad = TranslateOverrides {
             length_penalty: Some(-1.0),
             ..Default::default()

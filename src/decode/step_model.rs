@@ -95,8 +95,11 @@ impl StepModel for Seq2Seq {
         let mut memory = self.encode(src, lengths, false);
         if copies > 1 {
             let b = src.size()[0];
-            let rows = Tensor::arange(b, (Kind::Int64, src.device()))
-                .repeat_interleave_self_int(copies as i64, Some(0), None);
+            let rows = Tensor::arange(b, (Kind::Int64, src.device())).repeat_interleave_self_int(
+                copies as i64,
+                Some(0),
+                None,
+            );
             memory = memory.index_select(&rows);
         }
         let decoder = self.decoder.init_state(&memory.enc);

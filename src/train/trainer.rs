@@ -139,7 +139,8 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
     }
 
     // Validation scores the model greedily, over its full vocabulary.
-    let greedy = TranslateOptions::greedy(config.decoding.max_len_ratio, config.decoding.batch_tokens);
+    let greedy =
+        TranslateOptions::greedy(config.decoding.max_len_ratio, config.decoding.batch_tokens);
     let translator = Translator::new(&model, src_sw, tgt_sw, device, None, greedy);
     let session_start = Instant::now();
     let elapsed_before = state.elapsed_seconds;
