@@ -1,0 +1,272 @@
+//! The `tolk` binary end to end: train a tiny config, translate from stdin and from a file, the
+//! n-best format, alignments, `score` (and its line-count check), `shortlist`, `plot`.
+//! One model is trained once and shared by the tests of this file.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+struct Trained {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    model: PathBuf,
+}
+
+fn tolk() -> Command {
+    let mut cmd = Command::cargo_bin("tolk").unwrap();
+    cmd.env("OMP_WAIT_POLICY", "PASSIVE")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+/// Trains the tiny config of `common` for 30 updates with `tolk train`, once.
+fn trained() -> &'static Trained {
+    static MODEL: OnceLock<Trained> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let cfg = common::tiny_config(&dir, "model", 30);
+        let path = dir.join("tiny.toml");
+        std::fs::write(&path, cfg.to_toml()).unwrap();
+        tolk()
+            .args(["train", path.to_str().unwrap()])
+            .args(["--set", "training.validate_every=15"])
+            .timeout(std::time::Duration::from_secs(300))
+            .assert()
+            .success();
+        Trained {
+            model: dir.join("model"),
+            dir,
+            _tmp: tmp,
+        }
+    })
+}
+
+fn lines(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8(bytes.to_vec())
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn train_writes_a_model_directory() {
+    let t = trained();
+    for f in [
+        "config.toml",
+        "tokenizer.json",
+        "metrics.csv",
+        "shortlist.json",
+    ] {
+        assert!(t.model.join(f).is_file(), "{f} missing");
+    }
+    assert!(t.model.join("best/model.safetensors").is_file());
+    assert!(t.model.join("last/optimizer.safetensors").is_file());
+    // A second `train` into the same directory refuses instead of overwriting it.
+    tolk()
+        .args(["train", t.dir.join("tiny.toml").to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--resume"));
+}
+
+#[test]
+fn translate_from_stdin_and_from_a_file_agree() {
+    let t = trained();
+    let input = "ein mann läuft\nder hund spielt im park\n\nein ball\n";
+    let from_stdin = tolk()
+        .args([
+            "translate",
+            "--model",
+            t.model.to_str().unwrap(),
+            "--beam",
+            "3",
+        ])
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let file = write(&t.dir, "in.de", input);
+    let from_file = tolk()
+        .args([
+            "translate",
+            "--model",
+            t.model.to_str().unwrap(),
+            "--beam",
+            "3",
+        ])
+        .args(["--input", file.to_str().unwrap()])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(from_stdin, from_file);
+    assert_eq!(
+        lines(&from_stdin).len(),
+        4,
+        "one output line per input line"
+    );
+}
+
+#[test]
+fn nbest_prints_index_text_and_score() {
+    let t = trained();
+    let out = tolk()
+        .args(["translate", "--model", t.model.to_str().unwrap()])
+        .args(["--beam", "4", "--nbest", "3"])
+        .write_stdin("ein mann\nder hund läuft\n")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = lines(&out);
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    for (n, row) in rows.iter().enumerate() {
+        let fields: Vec<&str> = row.split(" ||| ").collect();
+        assert_eq!(fields.len(), 3, "{row}");
+        assert_eq!(fields[0], (n / 3).to_string());
+        let score: f64 = fields[2].parse().unwrap();
+        assert!(score.is_finite() && score <= 0.0, "{row}");
+    }
+    for sentence in rows.chunks(3) {
+        let scores: Vec<f64> = sentence
+            .iter()
+            .map(|r| r.rsplit(" ||| ").next().unwrap().parse().unwrap())
+            .collect();
+        assert!(
+            scores.windows(2).all(|w| w[0] >= w[1]),
+            "best first: {scores:?}"
+        );
+    }
+}
+
+#[test]
+fn alignments_are_written_and_plotted() {
+    let t = trained();
+    let jsonl = t.dir.join("a.jsonl");
+    let pharaoh = t.dir.join("a.txt");
+    tolk()
+        .args([
+            "translate",
+            "--model",
+            t.model.to_str().unwrap(),
+            "--beam",
+            "2",
+        ])
+        .args(["--alignments", jsonl.to_str().unwrap()])
+        .args(["--pharaoh", pharaoh.to_str().unwrap()])
+        .write_stdin("ein mann läuft\nder hund\n")
+        .assert()
+        .success();
+    assert_eq!(lines(&std::fs::read(&jsonl).unwrap()).len(), 2);
+    assert_eq!(lines(&std::fs::read(&pharaoh).unwrap()).len(), 2);
+    let png = t.dir.join("heat.png");
+    tolk()
+        .args([
+            "plot",
+            "--alignments",
+            jsonl.to_str().unwrap(),
+            "--index",
+            "1",
+        ])
+        .args(["--out", png.to_str().unwrap()])
+        .assert()
+        .success();
+    assert!(std::fs::metadata(&png).unwrap().len() > 1000);
+}
+
+#[test]
+fn score_prints_bleu_and_chrf_and_rejects_a_line_count_mismatch() {
+    let t = trained();
+    let hyp = write(
+        &t.dir,
+        "hyp.txt",
+        "a man runs on the street\nthe dog plays in the park\n",
+    );
+    let reference = write(
+        &t.dir,
+        "ref.txt",
+        "a man runs on the street\nthe dog plays in a park\n",
+    );
+    let out = tolk()
+        .args(["score", "--hyp", hyp.to_str().unwrap()])
+        .args(["--ref", reference.to_str().unwrap(), "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let bleu = v["bleu"].as_f64().unwrap();
+    assert!(bleu > 0.0 && bleu < 100.0, "{v}");
+    assert!(v["bleu_signature"].as_str().unwrap().contains("tok:13a"));
+    let short = write(&t.dir, "short.txt", "a man runs\n");
+    tolk()
+        .args(["score", "--hyp", short.to_str().unwrap()])
+        .args(["--ref", reference.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("short.txt has 1 lines")
+                .and(predicate::str::contains("has 2")),
+        );
+}
+
+#[test]
+fn shortlist_rebuilds_and_translate_uses_it() {
+    let t = trained();
+    let sl = t.model.join("shortlist.json");
+    let before = std::fs::read(&sl).unwrap();
+    tolk()
+        .args(["shortlist", "--model", t.model.to_str().unwrap()])
+        .args(["--src", t.dir.join("train.de").to_str().unwrap()])
+        .args(["--tgt", t.dir.join("train.en").to_str().unwrap()])
+        .args(["--frequent", "3", "--translations", "2"])
+        .assert()
+        .success();
+    let after = std::fs::read(&sl).unwrap();
+    assert_ne!(before, after, "other sizes give another shortlist");
+    let v: serde_json::Value = serde_json::from_slice(&after).unwrap();
+    assert!(v.is_object(), "shortlist.json is JSON");
+    tolk()
+        .args([
+            "translate",
+            "--model",
+            t.model.to_str().unwrap(),
+            "--shortlist",
+        ])
+        .write_stdin("ein mann\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty().not());
+}
+
+#[test]
+fn a_missing_model_directory_is_a_clear_error() {
+    let t = trained();
+    let missing = t.dir.join("no-such-model");
+    tolk()
+        .args(["translate", "--model", missing.to_str().unwrap()])
+        .write_stdin("ein mann\n")
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("no-such-model")
+                .and(predicate::str::contains("panicked").not()),
+        );
+}
