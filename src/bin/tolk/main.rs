@@ -1,0 +1,58 @@
+//! `tolk`: train, translate and score attention-based NMT models.
+//!
+//! A thin layer over the library: one module per subcommand, each an argument struct and a
+//! `run` function.
+
+mod plot;
+mod score;
+mod shortlist;
+mod train;
+mod translate;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "tolk",
+    version,
+    about = "Attention-based neural machine translation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model from a TOML config (see configs/reference.toml for every key).
+    Train(train::Args),
+    /// Translate sentences (one per line) from a file or stdin to stdout.
+    Translate(translate::Args),
+    /// (Re)build a model's lexical shortlist for `translate --shortlist` from its training
+    /// corpus (models trained by this version of tolk already have one).
+    Shortlist(shortlist::Args),
+    /// Corpus BLEU and chrF of a hypothesis file against a reference file (sacreBLEU
+    /// defaults).
+    Score(score::Args),
+    /// Plot an attention heatmap (from `translate --alignments`) or learning curves (from a
+    /// model's metrics.csv) to a PNG or SVG file.
+    Plot(plot::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    tolk::runtime::ensure_passive_omp_wait();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Train(args) => train::run(args),
+        Command::Translate(args) => translate::run(args),
+        Command::Shortlist(args) => shortlist::run(args),
+        Command::Score(args) => score::run(args),
+        Command::Plot(args) => plot::run(args),
+    }
+}
