@@ -25,6 +25,7 @@ use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 use tch::{Device, Kind, Tensor};
 
+use tolk::artifacts::{LoadedModel, ModelDir};
 use tolk::batch::{source_tensors, Batch};
 use tolk::config::{Config, ModelConfig, OutputLayerType, RnnType};
 use tolk::data::batching::{padding_fraction, plan_epoch, plan_inference, BatchPlan};
@@ -32,7 +33,6 @@ use tolk::data::corpus::{read_lines, read_parallel};
 use tolk::data::length_filter::filter_by_length;
 use tolk::decode::{beam_search, greedy_search, BeamConfig, Hypothesis, LexicalShortlist};
 use tolk::metrics::corpus_bleu;
-use tolk::model_dir::{LoadedModel, ModelDir};
 use tolk::subword::SubwordModel;
 use tolk::train::objective::objective;
 use tolk::train::optimizer::Adam;
@@ -566,7 +566,7 @@ fn run(a: RunArgs) -> Result<()> {
 fn time_training(a: &RunArgs, batches_json: &Value) -> Result<Value> {
     let batches = batches_json["batches"].as_array().context("batches")?;
     anyhow::ensure!(!batches.is_empty(), "no exported batches");
-    let loaded = LoadedModel::load(&a.model, false, Device::Cpu)?;
+    let loaded = LoadedModel::load(&a.model, None, Device::Cpu)?;
     let tc = loaded.config.training.clone();
     let model = &loaded.model;
 
@@ -668,7 +668,7 @@ fn time_training(a: &RunArgs, batches_json: &Value) -> Result<Value> {
 }
 
 fn time_translation(model_dir: &Path, test: &Value, beam: usize, shortlist: bool) -> Result<Value> {
-    let loaded = LoadedModel::load(model_dir, false, Device::Cpu)?;
+    let loaded = LoadedModel::load(model_dir, None, Device::Cpu)?;
     let shortlist = shortlist
         .then(|| LexicalShortlist::load(&ModelDir::new(model_dir).shortlist()))
         .transpose()?;

@@ -9,6 +9,7 @@
 //! - [`metrics`]: BLEU and chrF exactly as sacreBLEU 2.x computes them.
 //! - [`config`]: the experiment configuration file.
 
+pub mod artifacts;
 pub mod batch;
 pub mod config;
 pub mod data;
@@ -16,7 +17,6 @@ pub mod decode;
 pub mod error;
 pub mod metrics;
 pub mod model;
-pub mod model_dir;
 pub mod plot;
 pub mod runtime;
 pub mod subword;

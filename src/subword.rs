@@ -56,9 +56,8 @@
 //! # }
 //! ```
 
-use std::fs::{self, File};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
 use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
@@ -262,7 +261,7 @@ impl SubwordModel {
     /// directories are created.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         let json = self.to_json()?;
-        write_atomic(path, json.as_bytes())
+        crate::artifacts::write_file_atomic(path, json.as_bytes())
             .with_context(|| format!("saving subword model to {}", path.display()))
     }
 
@@ -358,52 +357,6 @@ impl SubwordModel {
     pub fn vocab_size(&self) -> usize {
         self.vocab_size
     }
-}
-
-/// Writes `bytes` to `path` atomically: temp file in the same directory,
-/// fsync, rename, then (best effort) fsync of the directory.
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| anyhow!("{} is not a file path", path.display()))?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&dir).with_context(|| format!("creating directory {}", dir.display()))?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".tmp.{}.{nanos}", std::process::id()));
-    let tmp = dir.join(tmp_name);
-
-    let result = (|| -> anyhow::Result<()> {
-        let mut f = File::options()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .with_context(|| format!("creating temporary file {}", tmp.display()))?;
-        f.write_all(bytes)
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        f.sync_all()
-            .with_context(|| format!("syncing {}", tmp.display()))?;
-        drop(f);
-        fs::rename(&tmp, path)
-            .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-        return result;
-    }
-    // Make the rename durable; not all platforms allow opening a directory.
-    if let Ok(d) = File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -270,3 +270,29 @@ fn a_missing_model_directory_is_a_clear_error() {
                 .and(predicate::str::contains("panicked").not()),
         );
 }
+
+#[test]
+fn checkpoints_are_chosen_by_name() {
+    let t = trained();
+    let model = t.model.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        tolk()
+            .args(["translate", "--model", model, "--beam", "2"])
+            .args(extra)
+            .write_stdin("ein mann\n")
+            .assert()
+    };
+    let last = run(&["--last"]).success().get_output().stdout.clone();
+    let named = run(&["--checkpoint", "last"])
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(last, named);
+    run(&["--checkpoint", "step-9"])
+        .failure()
+        .stderr(predicate::str::contains("no checkpoint named \"step-9\""));
+    run(&["--device", "tpu"])
+        .failure()
+        .stderr(predicate::str::contains("unknown device \"tpu\""));
+}

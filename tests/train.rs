@@ -5,11 +5,12 @@ use std::path::Path;
 
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
+use tolk::artifacts::checkpoint;
 use tolk::config::{Config, ModelConfig};
 use tolk::model::Seq2Seq;
-use tolk::train::checkpoint::{self, TrainingState};
 use tolk::train::optimizer::Adam;
 use tolk::train::schedule::PlateauSchedule;
+use tolk::train::state::TrainingState;
 
 #[test]
 fn checkpoint_round_trip_is_exact() {
@@ -58,7 +59,10 @@ fn checkpoint_round_trip_is_exact() {
     for (name, t) in &v1 {
         assert!(t.equal(&v2[name]), "{name} not restored exactly");
     }
-    assert_eq!(checkpoint::load_state(&dir).unwrap(), state);
+    assert_eq!(
+        checkpoint::load_state::<TrainingState>(&dir).unwrap(),
+        state
+    );
     // Optimizer moments restored: the next update is identical.
     let opt_file = |o: &Adam, p: &Path| {
         o.save(p).unwrap();
@@ -145,4 +149,57 @@ fn overrides_replace_keys_and_reject_unknown_ones() {
     );
     assert!(err.contains("atention"), "{err}");
     assert!(Config::from_file_with_overrides(&p, &sets(&["model.attention"])).is_err());
+}
+
+/// A run killed between the two renames of `checkpoint::save` (the old checkpoint moved to
+/// `last.old/`, the new one still in `last.tmp/`, possibly incomplete) leaves `last.old/` as
+/// the checkpoint to read; the next save replaces it cleanly.
+#[test]
+fn a_crash_between_the_renames_falls_back_to_the_old_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    tch::manual_seed(4);
+    let vs = VarStore::new(Device::Cpu);
+    let _model = Seq2Seq::new(&vs.root(), &ModelConfig::default(), 30, 30).unwrap();
+    let state = |step| TrainingState {
+        step,
+        epoch: 0,
+        batch_in_epoch: step,
+        schedule: PlateauSchedule::new(1e-3),
+        elapsed_seconds: 0.0,
+        target_tokens: 0,
+        valid_bleu: None,
+        reinforce_baseline: None,
+    };
+    let last = tmp.path().join("last");
+    checkpoint::save(&last, &vs, None, &state(7)).unwrap();
+    // The crash: old checkpoint renamed away, the new one only half written.
+    fs::rename(&last, tmp.path().join("last.old")).unwrap();
+    fs::create_dir(tmp.path().join("last.tmp")).unwrap();
+    fs::write(tmp.path().join("last.tmp/model.safetensors"), b"partial").unwrap();
+
+    let found = checkpoint::locate(&last).expect("the old checkpoint is found");
+    assert_eq!(found, tmp.path().join("last.old"));
+    assert_eq!(
+        checkpoint::load_state::<TrainingState>(&found).unwrap(),
+        state(7)
+    );
+    let mut vs2 = VarStore::new(Device::Cpu);
+    let _model2 = Seq2Seq::new(&vs2.root(), &ModelConfig::default(), 30, 30).unwrap();
+    checkpoint::load_weights(&found, &mut vs2, None).unwrap();
+    for (name, t) in &vs.variables() {
+        assert!(t.equal(&vs2.variables()[name]), "{name}");
+    }
+
+    checkpoint::save(&last, &vs, None, &state(8)).unwrap();
+    assert_eq!(checkpoint::locate(&last), Some(last.clone()));
+    assert_eq!(
+        checkpoint::load_state::<TrainingState>(&last).unwrap(),
+        state(8)
+    );
+    let mut names: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["last"], "no .old or .tmp left");
 }

@@ -4,9 +4,9 @@
 mod common;
 
 use tch::Device;
+use tolk::artifacts::{LoadedModel, ModelDir};
 use tolk::config::{AttentionType, DecoderType, ModelConfig, ScopeType, SelectionType};
 use tolk::decode::{LexicalShortlist, TranslateOverrides, Translator};
-use tolk::model_dir::{LoadedModel, ModelDir};
 
 fn variants() -> Vec<(&'static str, ModelConfig)> {
     let base = ModelConfig {
@@ -120,9 +120,9 @@ fn every_attention_variant_trains_saves_and_translates() {
             // Training wrote a lexical shortlist; decode over it (every decoder must support it).
             shortlist: Some(true),
         };
-        let translator = Translator::load(&cfg.training.model_dir, false, Device::Cpu, &overrides)
+        let translator = Translator::load(&cfg.training.model_dir, None, Device::Cpu, &overrides)
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));
-        let loaded = LoadedModel::load(&cfg.training.model_dir, false, Device::Cpu)
+        let loaded = LoadedModel::load(&cfg.training.model_dir, None, Device::Cpu)
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let shortlist = LexicalShortlist::load(&ModelDir::new(&cfg.training.model_dir).shortlist())
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));

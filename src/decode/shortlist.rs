@@ -99,7 +99,8 @@ impl LexicalShortlist {
     /// Errors: I/O errors, naming the path.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         let json = serde_json::to_vec(self)?;
-        crate::train::checkpoint::write_file_atomic(path, &json)
+        crate::artifacts::write_file_atomic(path, &json)?;
+        Ok(())
     }
 
     /// Reads a shortlist written by [`Self::save`].

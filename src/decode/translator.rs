@@ -16,11 +16,11 @@ use super::hypothesis::Hypothesis;
 use super::options::{TranslateOptions, TranslateOverrides};
 use super::shortlist::LexicalShortlist;
 use super::step_model::StepModel;
+use crate::artifacts::{LoadedModel, ModelDir};
 use crate::batch::source_tensors;
 use crate::data::batching::plan_inference;
 use crate::error::Error;
 use crate::model::Seq2Seq;
-use crate::model_dir::{LoadedModel, ModelDir};
 use crate::subword::{SubwordModel, EOS_TOKEN};
 
 /// One translated hypothesis: detokenised text plus the search result.
@@ -44,19 +44,20 @@ pub struct Translator<M: StepModel = Seq2Seq> {
 }
 
 impl Translator<Seq2Seq> {
-    /// Loads the model directory `dir` (config, subword models, the `best/` weights or `last/`
-    /// with `use_last`, and `shortlist.json` when the options ask for it) and resolves the
-    /// translation options from its `[decoding]` config and `overrides`.
+    /// Loads the model directory `dir` (config, subword models, the weights of the checkpoint
+    /// named `checkpoint`, by default `best/` or else `last/` (see [`LoadedModel::load`]), and
+    /// `shortlist.json` when the options ask for it) and resolves the translation options from
+    /// its `[decoding]` config and `overrides`.
     ///
     /// Errors: [`Error::Model`] for a directory that cannot be loaded, [`Error::Input`] for
     /// overrides out of range.
     pub fn load(
         dir: &Path,
-        use_last: bool,
+        checkpoint: Option<&str>,
         device: Device,
         overrides: &TranslateOverrides,
     ) -> Result<Self, Error> {
-        let loaded = LoadedModel::load(dir, use_last, device).map_err(Error::model)?;
+        let loaded = LoadedModel::load(dir, checkpoint, device).map_err(Error::model)?;
         let options = TranslateOptions::resolve(&loaded.config.decoding, overrides)?;
         let shortlist = options
             .shortlist

@@ -84,5 +84,6 @@ pub fn truncate_after(path: &Path, step: usize) -> anyhow::Result<()> {
         })
         .map(|(_, l)| l)
         .collect();
-    super::checkpoint::write_file_atomic(path, (kept.join("\n") + "\n").as_bytes())
+    crate::artifacts::write_file_atomic(path, (kept.join("\n") + "\n").as_bytes())?;
+    Ok(())
 }

@@ -1,13 +1,13 @@
-//! Training: label-smoothed loss, Adam with clipping, plateau schedule, atomic checkpoints and
-//! the loop that ties them together.
+//! Training: label-smoothed loss, Adam with clipping, plateau schedule, the training state that
+//! checkpoints ([`crate::artifacts::checkpoint`]) carry, and the loop that ties them together.
 
-pub mod checkpoint;
 pub mod loss;
 pub mod metrics_log;
 pub mod objective;
 pub mod optimizer;
 pub mod prepare;
 pub mod schedule;
+pub mod state;
 pub mod trainer;
 pub mod validation;
 

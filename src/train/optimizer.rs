@@ -143,3 +143,12 @@ impl Adam {
         Ok(())
     }
 }
+
+impl crate::artifacts::checkpoint::OptimizerState for Adam {
+    fn save(&self, path: &Path) -> anyhow::Result<()> {
+        Adam::save(self, path)
+    }
+    fn load(&mut self, path: &Path) -> anyhow::Result<()> {
+        Adam::load(self, path)
+    }
+}

@@ -6,11 +6,11 @@ use std::time::Instant;
 
 use tracing::{info, warn};
 
+use crate::artifacts::ModelDir;
 use crate::config::Config;
 use crate::data::corpus::{read_parallel, ParallelCorpus};
 use crate::data::length_filter::{filter_by_length, LengthFilter};
 use crate::decode::LexicalShortlist;
-use crate::model_dir::ModelDir;
 use crate::subword::{train_bpe, SubwordModel};
 
 /// A training pair as subword ids (no BOS/EOS): `(source, target)`.

@@ -7,22 +7,22 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use tch::nn::VarStore;
-use tch::Device;
 use tracing::info;
 
-use super::checkpoint::{self, TrainingState};
 use super::metrics_log::{self, MetricsRow};
 use super::objective::objective;
 use super::optimizer::Adam;
 use super::prepare::{prepare, PreparedData};
 use super::schedule::{Decision, PlateauSchedule};
+use super::state::TrainingState;
 use super::validation::validate;
+use crate::artifacts::{checkpoint, write_file_atomic, ModelDir};
 use crate::batch::Batch;
 use crate::config::Config;
 use crate::data::batching::plan_epoch;
 use crate::decode::{TranslateOptions, Translator};
 use crate::model::Seq2Seq;
-use crate::model_dir::ModelDir;
+use crate::runtime::{device_from, set_threads};
 
 /// What a finished `train` call reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,24 +40,6 @@ pub struct TrainSummary {
     pub target_tokens: u64,
 }
 
-/// Resolves the `device` config key.
-pub fn device_from(name: &str) -> Device {
-    match name {
-        "cuda" | "gpu" => Device::cuda_if_available(),
-        _ => Device::Cpu,
-    }
-}
-
-/// Sets libtorch's intra-op threads (`0` = all cores).
-pub fn set_threads(n: usize) {
-    let n = if n == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        n
-    };
-    tch::set_num_threads(n as i32);
-}
-
 /// Trains the model described by `config`; with `resume`, continues from `model_dir/last`.
 ///
 /// Errors: unreadable or malformed data (naming file and line), a model directory holding a
@@ -65,7 +47,7 @@ pub fn set_threads(n: usize) {
 pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
     let tc = &config.training;
     set_threads(tc.threads);
-    let device = device_from(&tc.device);
+    let device = device_from(&tc.device).context("training.device")?;
     let md = ModelDir::new(&tc.model_dir);
     fs::create_dir_all(&md.root)
         .with_context(|| format!("creating model directory {}", md.root.display()))?;
@@ -87,7 +69,7 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
             md.root.display()
         );
     }
-    checkpoint::write_file_atomic(&md.config(), config.to_toml().as_bytes())?;
+    write_file_atomic(&md.config(), config.to_toml().as_bytes())?;
 
     let PreparedData {
         src_subwords: src_sw,

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use tolk::artifacts::ModelDir;
 use tolk::config::Config;
-use tolk::model_dir::ModelDir;
 
 /// (Re)build a model's lexical shortlist from its training corpus.
 #[derive(clap::Args)]

@@ -4,9 +4,10 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
+use tolk::artifacts::model_dir::LAST;
 use tolk::data::corpus::read_lines;
-use tolk::decode::{Translation, TranslateOverrides, Translator};
-use tolk::train::trainer::{device_from, set_threads};
+use tolk::decode::{TranslateOverrides, Translation, Translator};
+use tolk::runtime::{device_from, set_threads};
 
 /// Translate sentences (one per line) from a file or stdin to stdout.
 #[derive(clap::Args)]
@@ -29,13 +30,17 @@ pub struct Args {
     /// Maximum output length as a multiple of the source length (+5 tokens).
     #[arg(long)]
     max_len_ratio: Option<f64>,
-    /// Use last/ instead of best/ weights.
-    #[arg(long)]
+    /// Use last/ instead of best/ weights (same as `--checkpoint last`).
+    #[arg(long, conflicts_with = "checkpoint")]
     last: bool,
+    /// Checkpoint to load by name (`best`, `last`, ...); default best/, or last/ when there
+    /// is no best.
+    #[arg(long)]
+    checkpoint: Option<String>,
     /// libtorch threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// `cpu` or `cuda`.
+    /// `cpu`, `cuda` (an error where there is none) or `auto`.
     #[arg(long, default_value = "cpu")]
     device: String,
     /// Write each best hypothesis' attention matrix as JSON lines (`src_tokens`,
@@ -71,12 +76,9 @@ impl Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     set_threads(args.threads);
-    let translator = Translator::load(
-        &args.model,
-        args.last,
-        device_from(&args.device),
-        &args.overrides(),
-    )?;
+    let checkpoint = args.checkpoint.as_deref().or(args.last.then_some(LAST));
+    let device = device_from(&args.device)?;
+    let translator = Translator::load(&args.model, checkpoint, device, &args.overrides())?;
     let sources = match &args.input {
         Some(path) => read_lines(path)?,
         None => std::io::stdin()

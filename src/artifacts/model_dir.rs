@@ -4,8 +4,8 @@
 //! model_dir/
 //!   config.toml                  the full experiment config (all defaults filled in)
 //!   tokenizer.json               joint BPE model (or tokenizer.src.json + tokenizer.tgt.json)
-//!   best/model.safetensors       weights with the best validation BLEU (+ state.json)
-//!   last/{model,optimizer}.safetensors, state.json   latest checkpoint, for --resume
+//!   best/model.safetensors       checkpoint "best": weights with the best validation BLEU (+ state.json)
+//!   last/{model,optimizer}.safetensors, state.json   checkpoint "last": the latest, for --resume
 //!   metrics.csv                  one row per validation
 //! ```
 
@@ -15,10 +15,15 @@ use anyhow::Context;
 use tch::nn::VarStore;
 use tch::Device;
 
+use super::checkpoint;
 use crate::config::Config;
 use crate::model::Seq2Seq;
 use crate::subword::SubwordModel;
-use crate::train::checkpoint;
+
+/// Name of the checkpoint with the best validation score.
+pub const BEST: &str = "best";
+/// Name of the latest checkpoint (with optimizer state), the one `--resume` continues.
+pub const LAST: &str = "last";
 
 /// Paths inside a model directory.
 #[derive(Debug, Clone)]
@@ -48,13 +53,17 @@ impl ModelDir {
             )
         }
     }
+    /// The directory of checkpoint `name` (e.g. [`BEST`], [`LAST`]).
+    pub fn checkpoint(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
     /// `best/`: the checkpoint with the best validation BLEU.
     pub fn best(&self) -> PathBuf {
-        self.root.join("best")
+        self.checkpoint(BEST)
     }
     /// `last/`: the latest checkpoint (with optimizer state).
     pub fn last(&self) -> PathBuf {
-        self.root.join("last")
+        self.checkpoint(LAST)
     }
     /// `metrics.csv`.
     pub fn metrics(&self) -> PathBuf {
@@ -83,9 +92,12 @@ pub struct LoadedModel {
 }
 
 impl LoadedModel {
-    /// Loads `config.toml`, the tokenizer(s) and the weights of `best/` (or of `last/` when
-    /// `use_last` or when no best checkpoint exists).
-    pub fn load(dir: &Path, use_last: bool, device: Device) -> anyhow::Result<Self> {
+    /// Loads `config.toml`, the tokenizer(s) and the weights of the checkpoint `name`; `None`
+    /// reads `best/`, or `last/` when no best checkpoint exists.
+    ///
+    /// Errors: not a model directory, the named checkpoint is missing, weights that do not fit
+    /// the config.
+    pub fn load(dir: &Path, name: Option<&str>, device: Device) -> anyhow::Result<Self> {
         let md = ModelDir::new(dir);
         let config = Config::from_file(&md.config())
             .with_context(|| format!("{} is not a tolk model directory", dir.display()))?;
@@ -99,11 +111,14 @@ impl LoadedModel {
             src_subwords.vocab_size() as i64,
             tgt_subwords.vocab_size() as i64,
         )?;
-        let ckpt = [md.best(), md.last()]
-            .into_iter()
-            .skip(usize::from(use_last))
-            .find_map(|d| checkpoint::locate(&d))
-            .with_context(|| format!("{}: no checkpoint in best/ or last/", dir.display()))?;
+        let ckpt = match name {
+            Some(name) => checkpoint::locate(&md.checkpoint(name))
+                .with_context(|| format!("{}: no checkpoint named {name:?}", dir.display()))?,
+            None => [md.best(), md.last()]
+                .iter()
+                .find_map(|d| checkpoint::locate(d))
+                .with_context(|| format!("{}: no checkpoint in best/ or last/", dir.display()))?,
+        };
         checkpoint::load_weights(&ckpt, &mut vs, None)?;
         tracing::info!(checkpoint = %ckpt.display(), "model loaded");
         Ok(Self {

@@ -2,39 +2,26 @@
 //! directory, is fsynced, and the directory is renamed into place, so a run killed at any
 //! moment leaves either the old or the new checkpoint, never a mix.
 //!
-//! A checkpoint directory holds `model.safetensors` (weights), `optimizer.safetensors` (Adam
-//! moments, `last/` only) and `state.json` ([`TrainingState`]).
+//! A checkpoint directory holds `model.safetensors` (weights), `optimizer.safetensors`
+//! (optimizer moments, when saved) and `state.json` (whatever state the trainer needs to
+//! continue: the training loop's `TrainingState`).
 
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tch::nn::VarStore;
 
-use super::optimizer::Adam;
-use super::schedule::PlateauSchedule;
+use super::atomic::sync_dir;
 
-/// Everything besides tensors needed to continue a run exactly.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct TrainingState {
-    /// Updates done.
-    pub step: usize,
-    /// Current epoch (0-based).
-    pub epoch: usize,
-    /// Batches of `epoch` already consumed; the epoch's order is re-derived from the seed.
-    pub batch_in_epoch: usize,
-    /// Learning-rate / early-stopping state.
-    pub schedule: PlateauSchedule,
-    /// Wall time spent training so far, seconds.
-    pub elapsed_seconds: f64,
-    /// Target tokens seen so far.
-    pub target_tokens: u64,
-    /// Validation BLEU of this checkpoint's weights (best/ only).
-    pub valid_bleu: Option<f64>,
-    /// Hard attention: the REINFORCE reward baseline.
-    #[serde(default)]
-    pub reinforce_baseline: Option<f64>,
+/// Optimizer state that a checkpoint stores beside the weights (e.g. Adam's moments).
+pub trait OptimizerState {
+    /// Writes the state to `path` (a safetensors file).
+    fn save(&self, path: &Path) -> anyhow::Result<()>;
+    /// Reads what [`OptimizerState::save`] wrote. Errors for a state of another model.
+    fn load(&mut self, path: &Path) -> anyhow::Result<()>;
 }
 
 /// Writes `path` with `write`, fsyncing the file.
@@ -43,38 +30,18 @@ fn write_synced(
     write: impl FnOnce(&Path) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     write(path)?;
-    File::open(path)
+    fs::File::open(path)
         .and_then(|f| f.sync_all())
         .with_context(|| format!("fsync {}", path.display()))
 }
 
-fn sync_dir(dir: &Path) -> anyhow::Result<()> {
-    File::open(dir)
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("fsync {}", dir.display()))
-}
-
-/// Writes a whole file atomically: temp file in the same directory, fsync, rename.
-pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file")
-    ));
-    write_synced(&tmp, |p| {
-        fs::write(p, bytes).with_context(|| format!("writing {}", p.display()))
-    })?;
-    fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-    sync_dir(dir)
-}
-
-/// Saves a checkpoint into `dir` (e.g. `model_dir/last`) atomically. `optimizer` is saved
-/// when given.
+/// Saves a checkpoint into `dir` (e.g. `model_dir/last`) atomically; `optimizer` is saved
+/// when given, `state` as `state.json`.
 pub fn save(
     dir: &Path,
     vs: &VarStore,
-    optimizer: Option<&Adam>,
-    state: &TrainingState,
+    optimizer: Option<&dyn OptimizerState>,
+    state: &impl Serialize,
 ) -> anyhow::Result<()> {
     let parent = dir.parent().context("checkpoint dir has no parent")?;
     fs::create_dir_all(parent)?;
@@ -122,19 +89,19 @@ pub fn locate(dir: &Path) -> Option<PathBuf> {
     old.join("state.json").exists().then_some(old)
 }
 
-/// Reads the training state of a checkpoint directory.
-pub fn load_state(dir: &Path) -> anyhow::Result<TrainingState> {
+/// Reads the state saved with a checkpoint.
+pub fn load_state<S: DeserializeOwned>(dir: &Path) -> anyhow::Result<S> {
     let path = dir.join("state.json");
     let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text)
         .with_context(|| format!("{}: invalid training state", path.display()))
 }
 
-/// Loads weights (and optimizer moments, when given) from a checkpoint directory.
+/// Loads weights (and optimizer state, when given) from a checkpoint directory.
 pub fn load_weights(
     dir: &Path,
     vs: &mut VarStore,
-    optimizer: Option<&mut Adam>,
+    optimizer: Option<&mut dyn OptimizerState>,
 ) -> anyhow::Result<()> {
     let path = dir.join("model.safetensors");
     vs.load(&path)

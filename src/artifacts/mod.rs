@@ -1,0 +1,12 @@
+//! What training leaves on disk and decoding reads back: the model directory, its named
+//! checkpoints, and the atomic writes that keep both whole when a run is killed.
+//!
+//! This layer sits below training and decoding: it knows the model, its config and subword
+//! models, never the training loop or search.
+
+pub mod atomic;
+pub mod checkpoint;
+pub mod model_dir;
+
+pub use atomic::write_file_atomic;
+pub use model_dir::{LoadedModel, ModelDir};
