@@ -30,12 +30,13 @@ use tolk::batch::{source_tensors, Batch};
 use tolk::config::{Config, ModelConfig, OutputLayerType, RnnType};
 use tolk::data::batching::{padding_fraction, plan_epoch, plan_inference, BatchPlan};
 use tolk::data::corpus::{read_lines, read_parallel};
-use tolk::data::length_filter::filter_by_length;
 use tolk::decode::{beam_search, greedy_search, BeamConfig, Hypothesis, LexicalShortlist};
 use tolk::metrics::corpus_bleu;
 use tolk::subword::SubwordModel;
 use tolk::train::objective::objective;
 use tolk::train::optimizer::Adam;
+use tolk::train::prepare::segment_and_filter;
+use tolk::train::update::train_step;
 
 #[derive(Parser)]
 #[command(about = "tolk benchmark harness (see bench/NOTES.md)")]
@@ -370,17 +371,12 @@ fn export(model: &Path, n_batches: usize, sentences: usize, data: &Path, out: &P
     let train_tgt = resolve_data(&dc.train_tgt, data)?;
     let started = Instant::now();
 
-    // Exactly the trainer's data path (src/train/trainer.rs).
+    // Exactly the trainer's data path (src/train/prepare.rs).
     let corpus = read_parallel(&train_src, &train_tgt, dc.empty_lines)?;
-    let src_ids = src_sw.encode_batch(&corpus.src);
-    let tgt_ids = tgt_sw.encode_batch(&corpus.tgt);
-    let src_lens: Vec<usize> = src_ids.iter().map(Vec::len).collect();
-    let tgt_lens: Vec<usize> = tgt_ids.iter().map(Vec::len).collect();
-    let filter = filter_by_length(&src_lens, &tgt_lens, dc.max_src_len, dc.max_tgt_len);
-    let examples: Vec<(&[i64], &[i64])> = filter
-        .kept
+    let (pairs, _) = segment_and_filter(&config, &src_sw, &tgt_sw, &corpus);
+    let examples: Vec<(&[i64], &[i64])> = pairs
         .iter()
-        .map(|&i| (src_ids[i].as_slice(), tgt_ids[i].as_slice()))
+        .map(|(s, t)| (s.as_slice(), t.as_slice()))
         .collect();
     let lengths: Vec<(usize, usize)> = examples
         .iter()
@@ -624,26 +620,29 @@ fn time_training(a: &RunArgs, batches_json: &Value) -> Result<Value> {
     let (mut secs, mut toks, mut flops, mut losses) = (vec![], vec![], vec![], vec![]);
     for step in 0..a.steps {
         let b = &host[step % host.len()];
-        tch::manual_seed(tc.seed as i64 ^ (step as i64 + 1).wrapping_mul(0x9E37_79B9));
         let t0 = Instant::now();
         // Tensors built from host ids inside the timed region, as the trainer does per batch.
-        let src = tensor(&b.src);
-        let src_len = Tensor::from_slice(&b.src_len);
-        let tgt_in = tensor(&b.tgt_in);
-        let tgt_out = tensor(&b.tgt_out);
-        let out = model.forward(&src, &src_len, &tgt_in, true);
-        let obj = objective(&out, &tgt_out, &tc, step, &mut baseline);
-        opt.zero_grad();
-        obj.loss.backward();
-        opt.clip_and_step(tc.clip_grad_norm);
-        let loss = obj.loss.double_value(&[]);
+        let batch = Batch {
+            src: tensor(&b.src),
+            src_lengths: Tensor::from_slice(&b.src_len),
+            tgt_in: tensor(&b.tgt_in),
+            tgt_out: tensor(&b.tgt_out),
+            target_tokens: b.tokens as usize,
+        };
+        let report = train_step(
+            model,
+            &mut opt,
+            &batch,
+            &tc,
+            step,
+            tc.learning_rate,
+            &mut baseline,
+        )
+        .with_context(|| format!("benchmark step {step}"))?;
         secs.push(t0.elapsed().as_secs_f64());
         toks.push(b.tokens);
         flops.push(b.flops);
-        losses.push(loss);
-        if !loss.is_finite() {
-            bail!("loss diverged at benchmark step {step}");
-        }
+        losses.push(report.loss);
     }
     let rss = peak_rss_mib();
     let timed = a.warmup.min(a.steps.saturating_sub(1));

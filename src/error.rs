@@ -21,6 +21,9 @@ pub enum Error {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// Training cannot go on: the loss diverged (NaN or infinite).
+    #[error("{0}")]
+    Diverged(String),
     /// An invariant of tolk did not hold: a bug, not the caller's fault.
     #[error("internal error: {0}")]
     Internal(String),

@@ -15,6 +15,7 @@ use tolk::subword::PAD_ID;
 use tolk::train::loss::label_smoothed_loss;
 use tolk::train::objective::objective;
 use tolk::train::optimizer::Adam;
+use tolk::train::update::train_step;
 
 /// Max relative error between the autograd gradient of `f` w.r.t. `x` and central finite
 /// differences.
@@ -542,19 +543,20 @@ fn learn_task(task: fn(&[i64]) -> Vec<i64>, cfg: ModelConfig, steps: usize) -> (
     let vs = VarStore::new(Device::Cpu);
     let model = Seq2Seq::new(&vs.root(), &cfg, vocab, vocab).unwrap();
     let mut opt = Adam::new(vs.variables(), 3e-3, (0.9, 0.999), 1e-8);
-    for _ in 0..steps {
+    let tc = TrainingConfig {
+        label_smoothing: 0.0,
+        clip_grad_norm: 1.0,
+        seed: 7,
+        ..Default::default()
+    };
+    for step in 0..steps {
         let data = sample(64);
         let pairs: Vec<(&[i64], &[i64])> = data
             .iter()
             .map(|(s, t)| (s.as_slice(), t.as_slice()))
             .collect();
         let batch = Batch::new(&pairs, Device::Cpu);
-        let out = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, true);
-        let (loss, _) = label_smoothed_loss(&out.logits, &out.packed(&batch.tgt_out), 0.0, PAD_ID);
-        let loss = loss / batch.target_tokens as f64;
-        opt.zero_grad();
-        loss.backward();
-        opt.clip_and_step(1.0);
+        train_step(&model, &mut opt, &batch, &tc, step, 3e-3, &mut None).unwrap();
     }
     let test = sample(200);
     let srcs: Vec<&[i64]> = test.iter().map(|(s, _)| s.as_slice()).collect();

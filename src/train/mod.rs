@@ -9,6 +9,7 @@ pub mod prepare;
 pub mod schedule;
 pub mod state;
 pub mod trainer;
+pub mod update;
 pub mod validation;
 
 pub use trainer::{train, TrainSummary};

@@ -144,8 +144,9 @@ pub fn shortlist_from_corpus(
 }
 
 /// Segments a corpus into subword ids (no BOS/EOS) and drops the pairs over the configured
-/// lengths: returns the kept pairs and the filter (which lines were dropped).
-fn segment_and_filter(
+/// lengths: returns the kept pairs and the filter (which lines were dropped). The training
+/// data path; the benchmark exports its batches through it too.
+pub fn segment_and_filter(
     config: &Config,
     src_sw: &SubwordModel,
     tgt_sw: &SubwordModel,

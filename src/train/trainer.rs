@@ -1,5 +1,6 @@
-//! The training loop: teacher-forced updates, periodic validation, checkpoints, and
-//! resumption of a killed run.
+//! The training loop, as named steps (cf. Joey NMT's `TrainManager`): open the model
+//! directory, prepare the data, build or resume the model, then epochs of updates with
+//! periodic validation and checkpoints.
 
 use std::fs;
 use std::time::Instant;
@@ -10,11 +11,11 @@ use tch::nn::VarStore;
 use tracing::info;
 
 use super::metrics_log::{self, MetricsRow};
-use super::objective::objective;
 use super::optimizer::Adam;
-use super::prepare::{prepare, PreparedData};
+use super::prepare::{prepare, PreparedData, ValidSet};
 use super::schedule::{Decision, PlateauSchedule};
 use super::state::TrainingState;
+use super::update::train_step;
 use super::validation::validate;
 use crate::artifacts::{checkpoint, write_file_atomic, ModelDir};
 use crate::batch::Batch;
@@ -43,12 +44,64 @@ pub struct TrainSummary {
 /// Trains the model described by `config`; with `resume`, continues from `model_dir/last`.
 ///
 /// Errors: unreadable or malformed data (naming file and line), a model directory holding a
-/// different model, I/O errors while checkpointing.
+/// different model, I/O errors while checkpointing, a diverged loss.
 pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
     let tc = &config.training;
     set_threads(tc.threads);
     let device = device_from(&tc.device).context("training.device")?;
-    let md = ModelDir::new(&tc.model_dir);
+    let md = open_model_dir(config, resume)?;
+    let data = prepare(config, &md)?;
+    tch::manual_seed(tc.seed as i64);
+    let mut vs = VarStore::new(device);
+    let model = Seq2Seq::new(
+        &vs.root(),
+        &config.model,
+        data.src_subwords.vocab_size() as i64,
+        data.tgt_subwords.vocab_size() as i64,
+    )?;
+    let n_params: i64 = vs
+        .trainable_variables()
+        .iter()
+        .map(|t| t.numel() as i64)
+        .sum();
+    info!(parameters = n_params, ?device, "model built");
+    let mut opt = Adam::new(vs.variables(), tc.learning_rate, tc.adam_betas, tc.adam_eps);
+    let state = if resume {
+        resume_state(&md, &mut vs, &mut opt)?
+    } else {
+        fresh_state(tc.learning_rate)
+    };
+    let PreparedData {
+        src_subwords,
+        tgt_subwords,
+        examples,
+        lengths,
+        valid,
+    } = data;
+    // Validation scores the model greedily, over its full vocabulary.
+    let dc = &config.decoding;
+    let greedy = TranslateOptions::greedy(dc.max_len_ratio, dc.batch_tokens);
+    let mut trainer = Trainer {
+        config,
+        md,
+        vs: &vs,
+        translator: Translator::new(&model, src_subwords, tgt_subwords, device, None, greedy),
+        valid,
+        opt,
+        window: Window::starting_at(state.target_tokens),
+        elapsed_before: state.elapsed_seconds,
+        session_start: Instant::now(),
+        state,
+        last_loss: f64::NAN,
+        validated_at: usize::MAX,
+    };
+    trainer.run(&examples, &lengths)
+}
+
+/// Creates the model directory, refuses to overwrite a run unless resuming (and to resume
+/// with another model), and writes the config.
+fn open_model_dir(config: &Config, resume: bool) -> anyhow::Result<ModelDir> {
+    let md = ModelDir::new(&config.training.model_dir);
     fs::create_dir_all(&md.root)
         .with_context(|| format!("creating model directory {}", md.root.display()))?;
     let last = checkpoint::locate(&md.last());
@@ -70,85 +123,196 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
         );
     }
     write_file_atomic(&md.config(), config.to_toml().as_bytes())?;
+    Ok(md)
+}
 
-    let PreparedData {
-        src_subwords: src_sw,
-        tgt_subwords: tgt_sw,
-        examples,
-        lengths,
-        valid,
-    } = prepare(config, &md)?;
-
-    // Model and optimiser.
-    tch::manual_seed(tc.seed as i64);
-    let mut vs = VarStore::new(device);
-    let model = Seq2Seq::new(
-        &vs.root(),
-        &config.model,
-        src_sw.vocab_size() as i64,
-        tgt_sw.vocab_size() as i64,
-    )?;
-    let n_params: i64 = vs
-        .trainable_variables()
-        .iter()
-        .map(|t| t.numel() as i64)
-        .sum();
-    info!(parameters = n_params, ?device, "model built");
-    let mut opt = Adam::new(vs.variables(), tc.learning_rate, tc.adam_betas, tc.adam_eps);
-    let mut state = TrainingState {
+/// The state of a new run.
+fn fresh_state(learning_rate: f64) -> TrainingState {
+    TrainingState {
         step: 0,
         epoch: 0,
         batch_in_epoch: 0,
-        schedule: PlateauSchedule::new(tc.learning_rate),
+        schedule: PlateauSchedule::new(learning_rate),
         elapsed_seconds: 0.0,
         target_tokens: 0,
         valid_bleu: None,
         reinforce_baseline: None,
-    };
-    if let Some(dir) = &last {
-        if resume {
-            checkpoint::load_weights(dir, &mut vs, Some(&mut opt))?;
-            state = checkpoint::load_state(dir)?;
-            opt.step = state.step as i64;
-            metrics_log::truncate_after(&md.metrics(), state.step)?;
-            info!(
-                step = state.step,
-                epoch = state.epoch,
-                "resumed from {}",
-                dir.display()
-            );
+    }
+}
+
+/// Loads weights, optimizer moments and state from `last/`, and drops metrics rows logged
+/// after it (the lost part of a killed run).
+fn resume_state(md: &ModelDir, vs: &mut VarStore, opt: &mut Adam) -> anyhow::Result<TrainingState> {
+    let dir = checkpoint::locate(&md.last()).context("--resume: no checkpoint")?;
+    checkpoint::load_weights(&dir, vs, Some(opt))?;
+    let state: TrainingState = checkpoint::load_state(&dir)?;
+    opt.step = state.step as i64;
+    metrics_log::truncate_after(&md.metrics(), state.step)?;
+    info!(
+        step = state.step,
+        epoch = state.epoch,
+        "resumed from {}",
+        dir.display()
+    );
+    Ok(state)
+}
+
+/// Training loss and throughput since the last validation.
+struct Window {
+    loss_sum: f64,
+    tokens: usize,
+    started: Instant,
+    target_tokens_at_start: u64,
+}
+
+impl Window {
+    fn starting_at(target_tokens: u64) -> Self {
+        Self {
+            loss_sum: 0.0,
+            tokens: 0,
+            started: Instant::now(),
+            target_tokens_at_start: target_tokens,
         }
     }
+}
 
-    // Validation scores the model greedily, over its full vocabulary.
-    let greedy =
-        TranslateOptions::greedy(config.decoding.max_len_ratio, config.decoding.batch_tokens);
-    let translator = Translator::new(&model, src_sw, tgt_sw, device, None, greedy);
-    let session_start = Instant::now();
-    let elapsed_before = state.elapsed_seconds;
-    let mut window_loss = (0.0f64, 0usize); // (loss sum, tokens) since last validation
-    let mut window_start = (Instant::now(), state.target_tokens);
-    let mut last_loss = f64::NAN;
-    let mut stop = false;
+/// A run in progress.
+struct Trainer<'a> {
+    config: &'a Config,
+    md: ModelDir,
+    vs: &'a VarStore,
+    translator: Translator<&'a Seq2Seq>,
+    valid: ValidSet,
+    opt: Adam,
+    state: TrainingState,
+    window: Window,
+    /// Training seconds of earlier sessions of this run (before a resume).
+    elapsed_before: f64,
+    session_start: Instant,
+    last_loss: f64,
+    /// Step of the last validation.
+    validated_at: usize,
+}
 
-    let validate = |state: &mut TrainingState,
-                    vs: &VarStore,
-                    opt: &Adam,
-                    window_loss: &mut (f64, usize),
-                    window_start: &mut (Instant, u64)|
-     -> anyhow::Result<Decision> {
+impl Trainer<'_> {
+    /// Epochs until a budget or early stopping ends the run, then a last validation if the
+    /// final weights have not been validated.
+    fn run(
+        &mut self,
+        examples: &[(Vec<i64>, Vec<i64>)],
+        lengths: &[(usize, usize)],
+    ) -> anyhow::Result<TrainSummary> {
+        let tc = &self.config.training;
+        while self.state.epoch < tc.max_epochs {
+            if self.run_epoch(examples, lengths)? {
+                break;
+            }
+            self.state.epoch += 1;
+            self.state.batch_in_epoch = 0;
+            if tc.validate_every == 0 && self.validate_and_checkpoint()? == Decision::Stop {
+                break;
+            }
+        }
+        if self.validated_at != self.state.step {
+            self.validate_and_checkpoint()?;
+        }
+        Ok(TrainSummary {
+            steps: self.state.step,
+            last_loss: self.last_loss,
+            best_valid_bleu: self.state.schedule.best,
+            elapsed_seconds: self.state.elapsed_seconds,
+            target_tokens: self.state.target_tokens,
+        })
+    }
+
+    /// The rest of the current epoch; returns whether the run stops (budget or early stopping).
+    fn run_epoch(
+        &mut self,
+        examples: &[(Vec<i64>, Vec<i64>)],
+        lengths: &[(usize, usize)],
+    ) -> anyhow::Result<bool> {
+        let tc = &self.config.training;
+        let plan = plan_epoch(lengths, tc.batch_tokens, tc.seed, self.state.epoch);
+        let bar = progress_bar(plan.len(), self.state.epoch, self.state.batch_in_epoch);
+        let epoch_start = (Instant::now(), self.state.target_tokens);
+        let device = self.translator.device();
+        for idx in plan.iter().skip(self.state.batch_in_epoch) {
+            let pairs: Vec<(&[i64], &[i64])> = idx
+                .iter()
+                .map(|&i| (examples[i].0.as_slice(), examples[i].1.as_slice()))
+                .collect();
+            self.update(&Batch::new(&pairs, device))?;
+            bar.inc(1);
+            if self.state.step.is_multiple_of(tc.log_every.max(1)) {
+                let tps = (self.state.target_tokens - epoch_start.1) as f64
+                    / epoch_start.0.elapsed().as_secs_f64().max(1e-9);
+                log_progress(&bar, self.state.step, self.last_loss, tps);
+            }
+            let out_of_budget = (tc.max_steps > 0 && self.state.step >= tc.max_steps)
+                || (tc.max_minutes > 0.0 && self.state.elapsed_seconds >= tc.max_minutes * 60.0);
+            let mut stop = false;
+            if tc.validate_every > 0 && self.state.step.is_multiple_of(tc.validate_every) {
+                if self.validate_and_checkpoint()? == Decision::Stop {
+                    info!(step = self.state.step, "early stopping");
+                    stop = true;
+                }
+            }
+            if out_of_budget {
+                info!(step = self.state.step, "training budget reached");
+                stop = true;
+            }
+            if stop {
+                bar.finish_and_clear();
+                return Ok(true);
+            }
+        }
+        bar.finish_and_clear();
+        Ok(false)
+    }
+
+    /// One update and the counters it advances.
+    fn update(&mut self, batch: &Batch) -> anyhow::Result<()> {
+        let tc = &self.config.training;
+        let model = *self.translator.model();
+        let lr = self.state.schedule.lr;
+        let s = &mut self.state;
+        let report = train_step(
+            model,
+            &mut self.opt,
+            batch,
+            tc,
+            s.step,
+            lr,
+            &mut s.reinforce_baseline,
+        )?;
+        self.last_loss = report.cross_entropy;
+        s.step += 1;
+        s.batch_in_epoch += 1;
+        s.target_tokens += batch.target_tokens as u64;
+        s.elapsed_seconds = self.elapsed_before + self.session_start.elapsed().as_secs_f64();
+        self.window.loss_sum += report.cross_entropy * batch.target_tokens as f64;
+        self.window.tokens += batch.target_tokens;
+        Ok(())
+    }
+
+    /// Validates, logs a metrics row, advances the schedule, saves `best/` on a new best and
+    /// `last/` always.
+    fn validate_and_checkpoint(&mut self) -> anyhow::Result<Decision> {
+        let (tc, dc) = (&self.config.training, &self.config.decoding);
+        self.validated_at = self.state.step;
         let started = Instant::now();
         let scores = validate(
-            &translator,
-            &valid,
-            config.decoding.max_len_ratio,
-            config.decoding.batch_tokens,
+            &self.translator,
+            &self.valid,
+            dc.max_len_ratio,
+            dc.batch_tokens,
         )?;
-        let secs = window_start.0.elapsed().as_secs_f64() - started.elapsed().as_secs_f64();
+        let state = &mut self.state;
+        let secs = self.window.started.elapsed().as_secs_f64() - started.elapsed().as_secs_f64();
         let row = MetricsRow {
             step: state.step,
             epoch: state.epoch,
-            train_loss: window_loss.0 / window_loss.1.max(1) as f64,
+            train_loss: self.window.loss_sum / self.window.tokens.max(1) as f64,
             valid_loss: scores.loss,
             valid_ppl: scores.loss.exp(),
             valid_bleu: scores.bleu,
@@ -156,9 +320,10 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
             learning_rate: state.schedule.lr,
             elapsed_s: state.elapsed_seconds,
             target_tokens: state.target_tokens,
-            train_tokens_per_s: (state.target_tokens - window_start.1) as f64 / secs.max(1e-9),
+            train_tokens_per_s: (state.target_tokens - self.window.target_tokens_at_start) as f64
+                / secs.max(1e-9),
         };
-        metrics_log::append(&md.metrics(), &row)?;
+        metrics_log::append(&self.md.metrics(), &row)?;
         let decision = state.schedule.observe(
             scores.bleu,
             tc.lr_patience,
@@ -181,117 +346,36 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
                 valid_bleu: Some(scores.bleu),
                 ..state.clone()
             };
-            checkpoint::save(&md.best(), vs, None, &best_state)?;
+            checkpoint::save(&self.md.best(), self.vs, None, &best_state)?;
         }
-        checkpoint::save(&md.last(), vs, Some(opt), state)?;
-        *window_loss = (0.0, 0);
-        *window_start = (Instant::now(), state.target_tokens);
+        checkpoint::save(&self.md.last(), self.vs, Some(&self.opt), state)?;
+        self.window = Window::starting_at(state.target_tokens);
         Ok(decision)
-    };
+    }
+}
 
+fn progress_bar(batches: usize, epoch: usize, done: usize) -> ProgressBar {
     let style = ProgressStyle::with_template(
         "epoch {prefix} [{bar:30}] {pos}/{len} batches {msg} (ETA {eta})",
     )
     .expect("valid template")
     .progress_chars("=> ");
-    let mut validated_at = usize::MAX;
-    while state.epoch < tc.max_epochs && !stop {
-        let plan = plan_epoch(&lengths, tc.batch_tokens, tc.seed, state.epoch);
-        let bar = ProgressBar::new(plan.len() as u64).with_style(style.clone());
-        bar.set_prefix(format!("{}", state.epoch + 1));
-        bar.set_position(state.batch_in_epoch as u64);
-        let epoch_start = (Instant::now(), state.target_tokens);
-        for idx in plan.iter().skip(state.batch_in_epoch) {
-            tch::manual_seed(tc.seed as i64 ^ (state.step as i64 + 1).wrapping_mul(0x9E37_79B9));
-            let pairs: Vec<(&[i64], &[i64])> = idx
-                .iter()
-                .map(|&i| (examples[i].0.as_slice(), examples[i].1.as_slice()))
-                .collect();
-            let batch = Batch::new(&pairs, device);
-            let out = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, true);
-            let obj = objective(
-                &out,
-                &batch.tgt_out,
-                tc,
-                state.step,
-                &mut state.reinforce_baseline,
-            );
-            let loss = obj.loss;
-            opt.zero_grad();
-            loss.backward();
-            opt.lr = state.schedule.lr;
-            opt.clip_and_step(tc.clip_grad_norm);
-            last_loss = obj.cross_entropy;
-            if !last_loss.is_finite() || !loss.double_value(&[]).is_finite() {
-                bail!(
-                    "training diverged at step {}: loss {last_loss}",
-                    state.step + 1
-                );
-            }
-            state.step += 1;
-            state.batch_in_epoch += 1;
-            state.target_tokens += batch.target_tokens as u64;
-            state.elapsed_seconds = elapsed_before + session_start.elapsed().as_secs_f64();
-            window_loss.0 += last_loss * batch.target_tokens as f64;
-            window_loss.1 += batch.target_tokens;
-            bar.inc(1);
-            if state.step.is_multiple_of(tc.log_every.max(1)) {
-                let tps = (state.target_tokens - epoch_start.1) as f64
-                    / epoch_start.0.elapsed().as_secs_f64().max(1e-9);
-                bar.set_message(format!(
-                    "step {} loss {:.3} {:.0} tok/s",
-                    state.step, last_loss, tps
-                ));
-                if bar.is_hidden() {
-                    info!(
-                        step = state.step,
-                        loss = format!("{last_loss:.4}"),
-                        tokens_per_s = format!("{tps:.0}"),
-                        "train"
-                    );
-                }
-            }
-            let out_of_budget = (tc.max_steps > 0 && state.step >= tc.max_steps)
-                || (tc.max_minutes > 0.0 && state.elapsed_seconds >= tc.max_minutes * 60.0);
-            if tc.validate_every > 0 && state.step.is_multiple_of(tc.validate_every) {
-                validated_at = state.step;
-                if validate(&mut state, &vs, &opt, &mut window_loss, &mut window_start)?
-                    == Decision::Stop
-                {
-                    info!(step = state.step, "early stopping");
-                    stop = true;
-                }
-            }
-            if out_of_budget {
-                info!(step = state.step, "training budget reached");
-                stop = true;
-            }
-            if stop {
-                break;
-            }
-        }
-        bar.finish_and_clear();
-        if !stop {
-            state.epoch += 1;
-            state.batch_in_epoch = 0;
-            if tc.validate_every == 0 {
-                validated_at = state.step;
-                if validate(&mut state, &vs, &opt, &mut window_loss, &mut window_start)?
-                    == Decision::Stop
-                {
-                    stop = true;
-                }
-            }
-        }
+    let bar = ProgressBar::new(batches as u64).with_style(style);
+    bar.set_prefix(format!("{}", epoch + 1));
+    bar.set_position(done as u64);
+    bar
+}
+
+fn log_progress(bar: &ProgressBar, step: usize, loss: f64, tokens_per_s: f64) {
+    bar.set_message(format!(
+        "step {step} loss {loss:.3} {tokens_per_s:.0} tok/s"
+    ));
+    if bar.is_hidden() {
+        info!(
+            step,
+            loss = format!("{loss:.4}"),
+            tokens_per_s = format!("{tokens_per_s:.0}"),
+            "train"
+        );
     }
-    if validated_at != state.step {
-        validate(&mut state, &vs, &opt, &mut window_loss, &mut window_start)?;
-    }
-    Ok(TrainSummary {
-        steps: state.step,
-        last_loss,
-        best_valid_bleu: state.schedule.best,
-        elapsed_seconds: state.elapsed_seconds,
-        target_tokens: state.target_tokens,
-    })
 }
