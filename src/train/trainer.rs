@@ -251,11 +251,11 @@ impl Trainer<'_> {
             let out_of_budget = (tc.max_steps > 0 && self.state.step >= tc.max_steps)
                 || (tc.max_minutes > 0.0 && self.state.elapsed_seconds >= tc.max_minutes * 60.0);
             let mut stop = false;
-            if tc.validate_every > 0 && self.state.step.is_multiple_of(tc.validate_every) {
-                if self.validate_and_checkpoint()? == Decision::Stop {
-                    info!(step = self.state.step, "early stopping");
-                    stop = true;
-                }
+            let validate_now =
+                tc.validate_every > 0 && self.state.step.is_multiple_of(tc.validate_every);
+            if validate_now && self.validate_and_checkpoint()? == Decision::Stop {
+                info!(step = self.state.step, "early stopping");
+                stop = true;
             }
             if out_of_budget {
                 info!(step = self.state.step, "training budget reached");
