@@ -32,7 +32,9 @@ if [ "${1:-}" != "--eval" ]; then
       rows=$(($(wc -l < "$run/metrics.csv") - 1))
       [ "$rows" -gt "$seen" ] || continue
       seen=$rows
-      elapsed=$(tail -n 1 "$run/metrics.csv" | cut -d, -f9)
+      # The elapsed_s column of the last row, found by its header name.
+      elapsed=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "elapsed_s") c = i }
+                         END { print (c ? $c : "inf") }' "$run/metrics.csv")
       if awk -v e="$elapsed" 'BEGIN { exit !(e < 2700) }'; then
         mkdir -p "$snap.tmp"
         cp -r "$run/best" "$run/config.toml" "$run"/tokenizer*.json "$run/metrics.csv" "$snap.tmp/"

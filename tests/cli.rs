@@ -296,3 +296,25 @@ fn checkpoints_are_chosen_by_name() {
         .failure()
         .stderr(predicate::str::contains("unknown device \"tpu\""));
 }
+
+#[test]
+fn learning_curves_plot_from_the_metrics_training_wrote() {
+    let t = trained();
+    let metrics = t.model.join("metrics.csv");
+    let rows = tolk::artifacts::metrics_log::read(&metrics).unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.step).collect::<Vec<_>>(),
+        vec![15, 30],
+        "a row per validation"
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r.valid_loss.is_finite() && r.target_tokens > 0));
+    let png = t.dir.join("curves.png");
+    tolk()
+        .args(["plot", "--metrics", metrics.to_str().unwrap()])
+        .args(["--out", png.to_str().unwrap()])
+        .assert()
+        .success();
+    assert!(std::fs::metadata(&png).unwrap().len() > 1000);
+}

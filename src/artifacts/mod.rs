@@ -6,6 +6,7 @@
 
 pub mod atomic;
 pub mod checkpoint;
+pub mod metrics_log;
 pub mod model_dir;
 
 pub use atomic::write_file_atomic;

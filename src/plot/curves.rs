@@ -1,26 +1,17 @@
 //! Learning curves from the `metrics.csv` that training writes into the model directory
-//! (one row per validation, see [`crate::train::metrics_log`]): training and validation loss
+//! (one row per validation, see [`crate::artifacts::metrics_log`]): training and validation loss
 //! against the update step in one panel, validation BLEU and chrF in another.
 
 use std::path::Path;
 
-use anyhow::Context;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{plot_err, render_figure, Figure};
+use crate::artifacts::metrics_log::{self, MetricsRow};
 
 /// Image size of the learning-curve figure.
 pub const SIZE: (u32, u32) = (960, 760);
-
-/// Columns [`read_metrics`] needs (others are ignored).
-pub const REQUIRED_COLUMNS: [&str; 5] = [
-    "step",
-    "train_loss",
-    "valid_loss",
-    "valid_bleu",
-    "valid_chrf",
-];
 
 /// The columns of `metrics.csv` that are plotted, one entry per validation, sorted by step.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,76 +30,24 @@ pub struct Curves {
     pub valid_chrf: Vec<f64>,
 }
 
-/// Parses `metrics.csv`: a header line naming the columns (at least [`REQUIRED_COLUMNS`]),
-/// then comma-separated numbers. Errors name the file and the 1-based line.
+/// Reads `metrics.csv` ([`metrics_log::read`]: at least [`metrics_log::REQUIRED_COLUMNS`])
+/// and sorts the rows by step. Errors name the file and the 1-based line.
 pub fn read_metrics(path: &Path) -> anyhow::Result<Curves> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(n, l)| (n + 1, l.trim()))
-        .filter(|(_, l)| !l.is_empty());
-    let (header_line, header) = lines
-        .next()
-        .with_context(|| format!("{}: empty file, expected a CSV header", path.display()))?;
-    let names: Vec<&str> = header.split(',').map(str::trim).collect();
-    let column = |name: &str| -> anyhow::Result<usize> {
-        names.iter().position(|n| *n == name).with_context(|| {
-            format!(
-                "{}:{header_line}: the header has no column `{name}` (found: {header})",
-                path.display()
-            )
-        })
-    };
-    let [step, train, valid, bleu, chrf] = REQUIRED_COLUMNS.map(column);
-    let (step, train, valid, bleu, chrf) = (step?, train?, valid?, bleu?, chrf?);
-    let ppl = names.iter().position(|n| *n == "valid_ppl");
-
-    let mut rows: Vec<[f64; 6]> = Vec::new();
-    for (n, line) in lines {
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        anyhow::ensure!(
-            fields.len() == names.len(),
-            "{}:{n}: expected {} comma-separated fields as in the header, found {}",
-            path.display(),
-            names.len(),
-            fields.len()
-        );
-        let num = |i: usize| -> anyhow::Result<f64> {
-            fields[i].parse::<f64>().with_context(|| {
-                format!(
-                    "{}:{n}: column `{}`: `{}` is not a number",
-                    path.display(),
-                    names[i],
-                    fields[i]
-                )
-            })
-        };
-        let valid_loss = num(valid)?;
-        rows.push([
-            num(step)?,
-            num(train)?,
-            valid_loss,
-            ppl.map_or(Ok(valid_loss.exp()), num)?,
-            num(bleu)?,
-            num(chrf)?,
-        ]);
-    }
+    let mut rows = metrics_log::read(path)?;
     anyhow::ensure!(
         !rows.is_empty(),
         "{}: no data rows after the header",
         path.display()
     );
-    rows.sort_by(|a, b| a[0].total_cmp(&b[0]));
-    let col = |k: usize| rows.iter().map(|r| r[k]).collect::<Vec<_>>();
+    rows.sort_by_key(|r| r.step);
+    let col = |f: fn(&MetricsRow) -> f64| rows.iter().map(f).collect::<Vec<_>>();
     Ok(Curves {
-        step: col(0),
-        train_loss: col(1),
-        valid_loss: col(2),
-        valid_ppl: col(3),
-        valid_bleu: col(4),
-        valid_chrf: col(5),
+        step: col(|r| r.step as f64),
+        train_loss: col(|r| r.train_loss),
+        valid_loss: col(|r| r.valid_loss),
+        valid_ppl: col(|r| r.valid_ppl),
+        valid_bleu: col(|r| r.valid_bleu),
+        valid_chrf: col(|r| r.valid_chrf),
     })
 }
 

@@ -2,7 +2,6 @@
 //! checkpoints ([`crate::artifacts::checkpoint`]) carry, and the loop that ties them together.
 
 pub mod loss;
-pub mod metrics_log;
 pub mod objective;
 pub mod optimizer;
 pub mod prepare;

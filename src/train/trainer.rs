@@ -10,13 +10,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tch::nn::VarStore;
 use tracing::info;
 
-use super::metrics_log::{self, MetricsRow};
 use super::optimizer::Adam;
 use super::prepare::{prepare, PreparedData, ValidSet};
 use super::schedule::{Decision, PlateauSchedule};
 use super::state::TrainingState;
 use super::update::train_step;
 use super::validation::validate;
+use crate::artifacts::metrics_log::{self, MetricsRow};
 use crate::artifacts::{checkpoint, write_file_atomic, ModelDir};
 use crate::batch::Batch;
 use crate::config::Config;
