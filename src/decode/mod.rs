@@ -2,6 +2,7 @@
 //! [`StepModel`], and the [`Translator`] that runs them over lists of sentences.
 
 pub mod alignment;
+pub mod alignment_record;
 pub mod beam;
 pub mod greedy;
 pub mod hypothesis;
@@ -12,6 +13,7 @@ pub mod trace;
 pub mod translator;
 
 pub use alignment::AlignmentMatrix;
+pub use alignment_record::AlignmentRecord;
 pub use beam::{beam_search, BeamConfig};
 pub use greedy::greedy_search;
 pub use hypothesis::Hypothesis;

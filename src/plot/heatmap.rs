@@ -5,7 +5,6 @@
 //! Input is one line of `tolk translate --alignments` output ([`read_alignment`]); the `▁`
 //! word-start marker of subword pieces is removed from the labels ([`display_label`]).
 
-use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::Context;
@@ -14,6 +13,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{plot_err, render_figure, Figure};
+use crate::decode::alignment_record::AlignmentRecord;
 use crate::decode::AlignmentMatrix;
 
 /// Side of one weight cell, in pixels.
@@ -233,29 +233,13 @@ pub fn render(matrix: &AlignmentMatrix, out: &Path) -> anyhow::Result<()> {
     )
 }
 
-/// Reads the `index`-th (0-based) non-empty line of a `tolk translate --alignments` JSON
-/// lines file. Fields other than `src_tokens`, `tgt_tokens` and `weights` are ignored.
+/// The attention matrix of the `index`-th (0-based) record of a `tolk translate
+/// --alignments` file ([`AlignmentRecord::read_nth`]), checked for a consistent shape.
 pub fn read_alignment(path: &Path, index: usize) -> anyhow::Result<AlignmentMatrix> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut seen = 0usize;
-    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("reading {}:{}", path.display(), n + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        if seen == index {
-            let matrix: AlignmentMatrix = serde_json::from_str(&line).with_context(|| {
-                format!("{}:{}: not an alignment record", path.display(), n + 1)
-            })?;
-            validate(&matrix).with_context(|| format!("{}:{}", path.display(), n + 1))?;
-            return Ok(matrix);
-        }
-        seen += 1;
-    }
-    anyhow::bail!(
-        "{} has {seen} alignment line(s); index {index} is out of range",
-        path.display()
-    )
+    let record = AlignmentRecord::read_nth(path, index)?;
+    let matrix = record.matrix();
+    validate(&matrix).with_context(|| format!("{} (record {index})", path.display()))?;
+    Ok(matrix)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use tolk::artifacts::model_dir::LAST;
 use tolk::data::corpus::read_lines;
-use tolk::decode::{TranslateOverrides, Translation, Translator};
+use tolk::decode::{AlignmentRecord, TranslateOverrides, Translation, Translator};
 use tolk::runtime::{device_from, set_threads};
 
 /// Translate sentences (one per line) from a file or stdin to stdout.
@@ -146,20 +146,11 @@ fn write_alignments(
         if args.word_level {
             m = m.merge_to_words();
         }
-        if let Some(f) = json.as_mut() {
-            let line = serde_json::json!({
-                "index": i,
-                "source": src,
-                "translation": best.text,
-                "src_tokens": m.src_tokens,
-                "tgt_tokens": m.tgt_tokens,
-                "weights": m.weights,
-                "pharaoh": m.pharaoh(),
-            });
-            writeln!(f, "{line}")?;
-        }
         if let Some(f) = pharaoh.as_mut() {
             writeln!(f, "{}", m.pharaoh())?;
+        }
+        if let Some(f) = json.as_mut() {
+            AlignmentRecord::new(i, src, &best.text, m).write_line(f)?;
         }
     }
     Ok(())
