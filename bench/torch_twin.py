@@ -149,7 +149,7 @@ def length_penalty(length, alpha):
 
 
 class Twin(nn.Module):
-    """tolk's Seq2Seq with ConditionalDecoder, default options (GRU, additive global soft
+    """tolk's Seq2Seq with BahdanauDecoder, default options (GRU, additive global soft
     attention, no coverage)."""
 
     def __init__(self, m, src_vocab, tgt_vocab):

@@ -192,7 +192,8 @@ pub struct ModelConfig {
     pub attention: AttentionType,
     /// `"global"`, `"local_m"` or `"local_p"`. Default `"global"`.
     pub attention_scope: ScopeType,
-    /// Half-width D of the local attention window, in source positions. Default 10.
+    /// Half-width W of the local attention window, in source positions (Luong et al.
+    /// 2015 call it D). Default 10.
     pub local_window: usize,
     /// `"soft"`, `"hard"` or `"gumbel"`. Default `"soft"`.
     pub attention_selection: SelectionType,
@@ -280,14 +281,16 @@ pub struct TrainingConfig {
     /// Validate (perplexity and greedy BLEU on the validation set) every this many updates;
     /// also at the end of each epoch when 0. Default 1000.
     pub validate_every: usize,
-    /// Multiply the learning rate by `lr_decay_factor` after this many validations without a
-    /// new best validation BLEU. Default 2.
+    /// Plateau patience: the validation that makes more than this many in a row without a new
+    /// best BLEU multiplies the learning rate by `lr_decay_factor` (the 3rd with 2, as
+    /// PyTorch's `ReduceLROnPlateau`); the count then starts again. Default 2.
     pub lr_patience: usize,
     /// Factor for reduce-on-plateau. Default 0.5.
     pub lr_decay_factor: f64,
     /// Learning rate floor; training stops when the rate would fall below it. Default 1e-5.
     pub min_learning_rate: f64,
-    /// Stop after this many validations without a new best BLEU (0 = never). Default 8.
+    /// Stop at the `early_stopping_patience`-th validation in a row without a new best BLEU
+    /// (0 = never). Default 8.
     pub early_stopping_patience: usize,
     /// Intra-op threads for libtorch (0 = number of cores). Default 0.
     pub threads: usize,

@@ -106,7 +106,7 @@ fn attention_gradients_match_finite_differences() {
     let mut all = mechanisms(&vs, 4, 4);
     let local_p = Attention::new(
         Box::new(GeneralScore::new(vs.root() / "lp", 4, 4, false, false)),
-        Scope::local_predictive(vs.root() / "lp_scope", 4, 2),
+        Scope::local_p(vs.root() / "lp_scope", 4, 2),
         Selection::Soft,
         false,
     );
@@ -200,13 +200,13 @@ fn local_attention_is_zero_outside_its_window() {
     let window = 2;
     let local_m = Attention::new(
         Box::new(GeneralScore::new(vs.root() / "m", d, d, false, false)),
-        Scope::LocalMonotonic { window },
+        Scope::LocalM { window },
         Selection::Soft,
         false,
     );
     let local_p = Attention::new(
         Box::new(GeneralScore::new(vs.root() / "p", d, d, false, false)),
-        Scope::local_predictive(vs.root() / "ps", d, window),
+        Scope::local_p(vs.root() / "ps", d, window),
         Selection::Soft,
         false,
     );
@@ -272,7 +272,7 @@ fn hard_attention_is_one_hot_and_gumbel_passes_gradients() {
         );
         for train in [true, false] {
             let o = att.attend(&query, &att.keys(&ann), &ann, &mask, 0, None, train);
-            let used = Vec::<Vec<f32>>::try_from(&o.used).unwrap();
+            let used = Vec::<Vec<f32>>::try_from(&o.context_weights).unwrap();
             for (b, row) in used.iter().enumerate() {
                 let ones = row.iter().filter(|&&x| (x - 1.0).abs() < 1e-6).count();
                 let zeros = row.iter().filter(|&&x| x.abs() < 1e-6).count();
@@ -291,12 +291,15 @@ fn hard_attention_is_one_hot_and_gumbel_passes_gradients() {
                 assert!(diff < 1e-5);
             }
             if !train {
-                assert_eq!(o.used.argmax(1, false), o.weights.argmax(1, false));
+                assert_eq!(
+                    o.context_weights.argmax(1, false),
+                    o.weights.argmax(1, false)
+                );
             }
             match (selection, train) {
                 (Selection::Hard, true) => {
                     let lp = o.log_prob.expect("log prob of the sample");
-                    let picked = (o.weights * &o.used)
+                    let picked = (o.weights * &o.context_weights)
                         .sum_dim_intlist(1, false, Kind::Float)
                         .log();
                     assert!((lp - picked).abs().max().double_value(&[]) < 1e-5);

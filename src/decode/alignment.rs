@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::subword::merge_to_words;
+use crate::subword::{merge_to_words, EOS_TOKEN, META_SPACE};
 
 /// The attention matrix of one translation with its token labels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,7 +26,7 @@ impl AlignmentMatrix {
     /// [`crate::subword::merge_to_words`]).
     pub fn merge_to_words(&self) -> Self {
         let strip = |tokens: &[String]| -> Vec<String> {
-            tokens.iter().filter(|t| *t != "</s>").cloned().collect()
+            tokens.iter().filter(|t| *t != EOS_TOKEN).cloned().collect()
         };
         let src_pieces = strip(&self.src_tokens);
         let tgt_pieces = strip(&self.tgt_tokens);
@@ -37,7 +37,7 @@ impl AlignmentMatrix {
                 .iter()
                 .map(|&i| pieces[i].as_str())
                 .collect::<String>()
-                .trim_start_matches('▁')
+                .trim_start_matches(META_SPACE)
                 .to_string()
         };
         let weights = tgt_words

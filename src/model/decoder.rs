@@ -1,9 +1,9 @@
 //! What every attention decoder shares: target embeddings, the bridge to s_0, an attention
 //! mechanism, a recurrent cell, and the loop that runs them over the target sequence (teacher
-//! forcing) or one step at a time (search). [`ConditionalDecoder`] (Bahdanau) and
+//! forcing) or one step at a time (search). [`BahdanauDecoder`] (Bahdanau) and
 //! [`LuongDecoder`] differ only in [`Decoder::advance`] and [`Decoder::output`].
 //!
-//! [`ConditionalDecoder`]: super::conditional::ConditionalDecoder
+//! [`BahdanauDecoder`]: super::bahdanau::BahdanauDecoder
 //! [`LuongDecoder`]: super::luong::LuongDecoder
 
 use tch::{nn, Tensor};
@@ -42,7 +42,7 @@ impl DecoderState {
         Self {
             rnn,
             attentional,
-            coverage: self.coverage.as_ref().map(|c| c + &att.used),
+            coverage: self.coverage.as_ref().map(|c| c + &att.context_weights),
             step: self.step + 1,
         }
     }

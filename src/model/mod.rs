@@ -12,8 +12,8 @@
 //! ```
 
 pub mod attention;
+pub mod bahdanau;
 pub mod bridge;
-pub mod conditional;
 pub mod decoder;
 pub mod encoder;
 pub mod luong;
@@ -23,7 +23,7 @@ pub mod rnn_cell;
 pub mod seq2seq;
 
 pub use attention::Attention;
-pub use conditional::ConditionalDecoder;
+pub use bahdanau::BahdanauDecoder;
 pub use decoder::{Decoder, DecoderOutput, DecoderState};
 pub use encoder::{Encoder, EncoderOutput};
 pub use luong::LuongDecoder;

@@ -2,13 +2,13 @@
 
 use tch::{nn, Tensor};
 
-use super::conditional::ConditionalDecoder;
+use super::bahdanau::BahdanauDecoder;
 use super::decoder::{Decoder, DecoderOutput};
 use super::encoder::{Encoder, EncoderOutput};
 use super::luong::LuongDecoder;
 use crate::config::{DecoderType, ModelConfig};
 
-/// Encoder + attention decoder (Bahdanau's conditional decoder or Luong's).
+/// Encoder + attention decoder (Bahdanau's decoder or Luong's).
 #[derive(Debug)]
 pub struct Seq2Seq {
     /// Bidirectional encoder.
@@ -56,7 +56,7 @@ impl Seq2Seq {
     ) -> anyhow::Result<Self> {
         let decoder: Box<dyn Decoder> = match cfg.decoder {
             DecoderType::Bahdanau => {
-                Box::new(ConditionalDecoder::new(vs / "decoder", cfg, tgt_vocab)?)
+                Box::new(BahdanauDecoder::new(vs / "decoder", cfg, tgt_vocab)?)
             }
             DecoderType::Luong => Box::new(LuongDecoder::new(vs / "decoder", cfg, tgt_vocab)?),
         };

@@ -15,6 +15,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::{plot_err, render_figure, Figure};
 use crate::decode::alignment_record::AlignmentRecord;
 use crate::decode::AlignmentMatrix;
+use crate::subword::META_SPACE;
 
 /// Side of one weight cell, in pixels.
 pub const CELL_PX: u32 = 32;
@@ -34,7 +35,7 @@ const BITMAP_TEXT_NUDGE: i32 = 3;
 /// A token as shown on an axis: without the leading `▁` word marker (a token that is only
 /// markers is kept as it is, so that no label is empty).
 pub fn display_label(token: &str) -> &str {
-    let stripped = token.trim_start_matches('\u{2581}');
+    let stripped = token.trim_start_matches(META_SPACE);
     if stripped.is_empty() {
         token
     } else {

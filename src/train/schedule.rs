@@ -38,8 +38,10 @@ impl PlateauSchedule {
         }
     }
 
-    /// Records a validation `score`. `patience` validations without improvement multiply the
-    /// rate by `factor`; `stop_patience` of them (0 = never) or a rate below `min_lr` stop.
+    /// Records a validation `score` (higher is better). The validation that makes more than
+    /// `patience` in a row without a new best (the `patience + 1`-th, as PyTorch's
+    /// `ReduceLROnPlateau`) multiplies the rate by `factor` and restarts that count; the
+    /// `stop_patience`-th in a row (0 = never), or a rate below `min_lr`, stops.
     pub fn observe(
         &mut self,
         score: f64,
@@ -84,6 +86,22 @@ mod tests {
         assert_eq!(s.observe(9.0, 1, 0.5, 0.0, 3), Decision::Stop);
         assert_eq!(s.observe(11.0, 1, 0.5, 0.0, 3), Decision::NewBest);
         assert_eq!(s.bad_for_stop, 0);
+    }
+
+    /// The reference config's numbers: patience 2, early stopping 8.
+    #[test]
+    fn the_rate_drops_at_the_third_bad_validation_and_training_stops_at_the_eighth() {
+        let mut s = PlateauSchedule::new(1.0);
+        assert_eq!(s.observe(10.0, 2, 0.5, 0.0, 8), Decision::NewBest);
+        let mut lrs = Vec::new();
+        let mut decisions = Vec::new();
+        for _ in 0..8 {
+            decisions.push(s.observe(5.0, 2, 0.5, 0.0, 8));
+            lrs.push(s.lr);
+        }
+        assert_eq!(lrs, vec![1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25]);
+        assert_eq!(decisions[..7], [Decision::Continue; 7]);
+        assert_eq!(decisions[7], Decision::Stop);
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub(crate) fn apply_scale(t: Tensor, scale: Option<f64>) -> Tensor {
     }
 }
 
-/// e = keys · query: `keys` `[B, S, D]`, `query` `[B, D]` → `[B, S]`.
+/// e = keys · query: `keys` `[B, S, d]`, `query` `[B, d]` → `[B, S]`.
 pub(crate) fn batched_dot(keys: &Tensor, query: &Tensor) -> Tensor {
     keys.bmm(&query.unsqueeze(-1)).squeeze_dim(-1)
 }

@@ -17,7 +17,7 @@ pub struct AttentionOutput {
     pub weights: Tensor,
     /// Weights that formed the context `[B, S]` (α, or one-hot for hard/Gumbel); these are
     /// accumulated for coverage.
-    pub used: Tensor,
+    pub context_weights: Tensor,
     /// Hard attention in training: log α of the sampled position `[B]`.
     pub log_prob: Option<Tensor>,
     /// Hard attention in training: entropy of α `[B]`.
@@ -83,8 +83,8 @@ impl Attention {
         let window = cfg.local_window as i64;
         let scope = match cfg.attention_scope {
             ScopeType::Global => Scope::Global,
-            ScopeType::LocalM => Scope::LocalMonotonic { window },
-            ScopeType::LocalP => Scope::local_predictive(&vs / "local_p", query_dim, window),
+            ScopeType::LocalM => Scope::LocalM { window },
+            ScopeType::LocalP => Scope::local_p(&vs / "local_p", query_dim, window),
         };
         let selection = match cfg.attention_selection {
             SelectionType::Soft => Selection::Soft,
@@ -144,7 +144,7 @@ impl Attention {
         let selected = self.selection.select(&weights, train);
         AttentionOutput {
             context: context(&selected.weights, annotations),
-            used: selected.weights,
+            context_weights: selected.weights,
             weights,
             log_prob: selected.log_prob,
             entropy: selected.entropy,

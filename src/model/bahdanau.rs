@@ -1,4 +1,5 @@
-//! The conditional decoder of Bahdanau et al. 2015 (§3.1, appendix A.2.2): attention is
+//! The decoder of Bahdanau et al. 2015 (§3.1, appendix A.2.2), configured as `decoder =
+//! "bahdanau"` (not Nematus' conditional GRU, cGRU): attention is
 //! computed from the previous state s_{i-1}, and the context c_i is fed into the RNN together
 //! with the previous target embedding: s_i = RNN([E y_{i-1}; c_i], s_{i-1}); the deep output
 //! reads [s_i; c_i; E y_{i-1}].
@@ -14,12 +15,12 @@ use crate::config::ModelConfig;
 
 /// Bahdanau's decoder: parts shared with every decoder plus the deep output layer.
 #[derive(Debug)]
-pub struct ConditionalDecoder {
+pub struct BahdanauDecoder {
     parts: DecoderParts,
     output: DeepOutput,
 }
 
-impl ConditionalDecoder {
+impl BahdanauDecoder {
     /// Builds the decoder; `vocab` is the target vocabulary size.
     pub fn new(vs: nn::Path, cfg: &ModelConfig, vocab: i64) -> anyhow::Result<Self> {
         let e = cfg.tgt_embed_dim as i64;
@@ -44,7 +45,7 @@ impl ConditionalDecoder {
     }
 }
 
-impl Decoder for ConditionalDecoder {
+impl Decoder for BahdanauDecoder {
     fn parts(&self) -> &DecoderParts {
         &self.parts
     }
