@@ -59,6 +59,7 @@
 use std::fs;
 use std::path::Path;
 
+use crate::error::Error;
 use anyhow::{anyhow, bail, Context};
 use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
 use tokenizers::models::TrainerWrapper;
@@ -285,40 +286,44 @@ impl SubwordModel {
     /// Characters not seen in training map to [`UNK_ID`] (consecutive
     /// unknown characters are fused into one `<unk>`).
     ///
-    /// # Panics
-    /// Only on an internal tokenizer error, which cannot happen for models
-    /// that passed [`from_tokenizer`](Self::from_tokenizer).
-    pub fn encode(&self, text: &str) -> Vec<i64> {
+    /// Errors: [`Error::Input`] if the tokenizer rejects the text (not seen for models that
+    /// passed [`from_tokenizer`](Self::from_tokenizer)).
+    pub fn encode(&self, text: &str) -> Result<Vec<i64>, Error> {
         let enc = self
             .tokenizer
             .encode_fast(text, false)
-            .unwrap_or_else(|e| panic!("subword encoding failed: {e}"));
-        enc.get_ids().iter().map(|&id| i64::from(id)).collect()
+            .map_err(|e| Error::Input(format!("subword encoding of {text:?} failed: {e}")))?;
+        Ok(enc.get_ids().iter().map(|&id| i64::from(id)).collect())
     }
 
     /// Encodes several texts (in parallel); the result is in input order and
     /// identical to calling [`encode`](Self::encode) on each text.
-    pub fn encode_batch(&self, texts: &[String]) -> Vec<Vec<i64>> {
+    ///
+    /// Errors: as [`encode`](Self::encode).
+    pub fn encode_batch(&self, texts: &[String]) -> Result<Vec<Vec<i64>>, Error> {
         let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let encs = self
             .tokenizer
             .encode_batch_fast(inputs, false)
-            .unwrap_or_else(|e| panic!("subword batch encoding failed: {e}"));
-        encs.iter()
+            .map_err(|e| Error::Input(format!("subword encoding failed: {e}")))?;
+        Ok(encs
+            .iter()
             .map(|enc| enc.get_ids().iter().map(|&id| i64::from(id)).collect())
-            .collect()
+            .collect())
     }
 
     /// The subword strings of `text`, one per id of [`encode`](Self::encode)
     /// (word-initial pieces start with `'▁'`; unknown characters show as
     /// `<unk>`). Feed them to [`merge_to_words`] to group them into words.
-    pub fn pieces(&self, text: &str) -> Vec<String> {
+    ///
+    /// Errors: as [`encode`](Self::encode).
+    pub fn pieces(&self, text: &str) -> Result<Vec<String>, Error> {
         // `encode_fast` leaves the token strings empty; `encode` fills them.
         let enc = self
             .tokenizer
             .encode(text, false)
-            .unwrap_or_else(|e| panic!("subword encoding failed: {e}"));
-        enc.get_tokens().to_vec()
+            .map_err(|e| Error::Input(format!("subword encoding of {text:?} failed: {e}")))?;
+        Ok(enc.get_tokens().to_vec())
     }
 
     /// Decodes ids back into text.
@@ -327,7 +332,10 @@ impl SubwordModel {
     /// not stop at `</s>`; truncate first if needed), as are negative and
     /// out-of-vocabulary ids. `<unk>` is kept as the literal text `<unk>`.
     /// `'▁'` becomes a space, and the space before the first piece is dropped.
-    pub fn decode(&self, ids: &[i64]) -> String {
+    ///
+    /// Errors: [`Error::Internal`] if the tokenizer's decoder fails (ids are filtered to the
+    /// vocabulary first, so this indicates a broken tokenizer).
+    pub fn decode(&self, ids: &[i64]) -> Result<String, Error> {
         let n = self.vocab_size() as i64;
         let kept: Vec<u32> = ids
             .iter()
@@ -337,7 +345,7 @@ impl SubwordModel {
             .collect();
         self.tokenizer
             .decode(&kept, false)
-            .unwrap_or_else(|e| panic!("subword decoding failed: {e}"))
+            .map_err(|e| Error::Internal(format!("subword decoding failed: {e}")))
     }
 
     /// The subword string of `id` (e.g. `"▁Haus"`, `"<s>"`), or `None` if the
@@ -410,7 +418,11 @@ mod tests {
         // No ordinary text maps to pad/bos/eos.
         let (train, _) = corpus();
         for line in &train {
-            assert!(m.encode(line).iter().all(|&id| id > EOS_ID || id == UNK_ID));
+            assert!(m
+                .encode(line)
+                .unwrap()
+                .iter()
+                .all(|&id| id > EOS_ID || id == UNK_ID));
         }
         assert_eq!(m.id_to_piece(-1), None);
         assert_eq!(m.id_to_piece(m.vocab_size() as i64), None);
@@ -440,9 +452,9 @@ mod tests {
             train.iter().flat_map(|l| l.chars()).collect();
         let mut checked = 0;
         for line in &held {
-            let ids = m.encode(line);
+            let ids = m.encode(line).unwrap();
             assert!(!ids.is_empty());
-            let back = m.decode(&ids);
+            let back = m.decode(&ids).unwrap();
             if line.chars().all(|c| alphabet.contains(&c)) {
                 assert_eq!(&back, line);
                 assert!(!ids.contains(&UNK_ID), "{line}");
@@ -450,12 +462,12 @@ mod tests {
             } else {
                 assert!(ids.contains(&UNK_ID), "{line}");
             }
-            assert_eq!(m.pieces(line).len(), ids.len());
+            assert_eq!(m.pieces(line).unwrap().len(), ids.len());
         }
         assert!(checked >= 90, "only {checked} held-out lines fully covered");
         // Training lines (with umlauts, ß, punctuation, double inner spaces).
         for line in &train {
-            assert_eq!(&m.decode(&m.encode(line)), line);
+            assert_eq!(&m.decode(&m.encode(line).unwrap()).unwrap(), line);
         }
         assert!(train.iter().any(|l| l.contains("  ")));
         for text in [
@@ -465,7 +477,7 @@ mod tests {
             "a  b   c",
             "trailing ",
         ] {
-            assert_eq!(m.decode(&m.encode(text)), text);
+            assert_eq!(m.decode(&m.encode(text).unwrap()).unwrap(), text);
         }
     }
 
@@ -473,28 +485,34 @@ mod tests {
     fn whitespace_and_unknowns() {
         let m = joint(1000);
         // The first leading space is lost.
-        assert_eq!(m.decode(&m.encode(" Ein Hund")), "Ein Hund");
-        assert_eq!(m.decode(&m.encode("  Ein Hund")), " Ein Hund");
-        assert!(m.encode("").is_empty());
-        assert_eq!(m.decode(&[]), "");
+        assert_eq!(
+            m.decode(&m.encode(" Ein Hund").unwrap()).unwrap(),
+            "Ein Hund"
+        );
+        assert_eq!(
+            m.decode(&m.encode("  Ein Hund").unwrap()).unwrap(),
+            " Ein Hund"
+        );
+        assert!(m.encode("").unwrap().is_empty());
+        assert_eq!(m.decode(&[]).unwrap(), "");
         // Unseen characters become <unk> (consecutive ones fused).
-        let ids = m.encode("Hund 漢字 Katze");
+        let ids = m.encode("Hund 漢字 Katze").unwrap();
         assert_eq!(ids.iter().filter(|&&i| i == UNK_ID).count(), 1);
-        assert_eq!(m.decode(&ids), "Hund <unk> Katze");
+        assert_eq!(m.decode(&ids).unwrap(), "Hund <unk> Katze");
         // pad/bos/eos and invalid ids are skipped in decoding.
         let mut ids = vec![BOS_ID];
-        ids.extend(m.encode("Ein Hund."));
+        ids.extend(m.encode("Ein Hund.").unwrap());
         ids.extend([EOS_ID, PAD_ID, PAD_ID, -5, 1_000_000]);
-        assert_eq!(m.decode(&ids), "Ein Hund.");
+        assert_eq!(m.decode(&ids).unwrap(), "Ein Hund.");
         // Pieces are word-initial with ▁.
-        let pieces = m.pieces("Ein Hund.");
+        let pieces = m.pieces("Ein Hund.").unwrap();
         assert!(pieces[0].starts_with(META_SPACE));
         assert_eq!(
             pieces
                 .iter()
                 .map(|p| m.piece_to_id(p).unwrap())
                 .collect::<Vec<_>>(),
-            m.encode("Ein Hund.")
+            m.encode("Ein Hund.").unwrap()
         );
     }
 
@@ -502,12 +520,12 @@ mod tests {
     fn encode_batch_matches_encode() {
         let (train, held) = corpus();
         let m = train_bpe(&train, 800, 2).unwrap();
-        let batch = m.encode_batch(&held);
+        let batch = m.encode_batch(&held).unwrap();
         assert_eq!(batch.len(), held.len());
         for (line, ids) in held.iter().zip(&batch) {
-            assert_eq!(&m.encode(line), ids);
+            assert_eq!(&m.encode(line).unwrap(), ids);
         }
-        assert!(m.encode_batch(&[]).is_empty());
+        assert!(m.encode_batch(&[]).unwrap().is_empty());
     }
 
     #[test]
@@ -527,8 +545,8 @@ mod tests {
         let l = SubwordModel::load(&path).unwrap();
         assert_eq!(l.vocab_size(), m.vocab_size());
         for line in train.iter().chain(&held) {
-            assert_eq!(l.encode(line), m.encode(line));
-            assert_eq!(l.pieces(line), m.pieces(line));
+            assert_eq!(l.encode(line).unwrap(), m.encode(line).unwrap());
+            assert_eq!(l.pieces(line).unwrap(), m.pieces(line).unwrap());
         }
         assert_eq!(l.to_json().unwrap(), m.to_json().unwrap());
         // The file is plain JSON.
@@ -557,7 +575,7 @@ mod tests {
         let e = train_bpe(&en, 1000, 2).unwrap();
         assert_eq!(j.vocab_size(), 1500);
         for (m, line) in [(&j, &de[0]), (&j, &en[0]), (&d, &de[0]), (&e, &en[0])] {
-            assert_eq!(&m.decode(&m.encode(line)), line);
+            assert_eq!(&m.decode(&m.encode(line).unwrap()).unwrap(), line);
         }
     }
 
@@ -585,10 +603,10 @@ mod tests {
         // Agrees with the model's pieces.
         let m = joint(500);
         let text = "Ein kleines Mädchen klettert in ein Spielhaus.";
-        let words = merge_to_words(&m.pieces(text));
+        let words = merge_to_words(&m.pieces(text).unwrap());
         assert_eq!(words.len(), text.split(' ').count());
         let flat: Vec<usize> = words.concat();
-        assert_eq!(flat, (0..m.pieces(text).len()).collect::<Vec<_>>());
+        assert_eq!(flat, (0..m.pieces(text).unwrap().len()).collect::<Vec<_>>());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Model-level tests: gradients against finite differences (f64), padding invariance of the
 //! encoder, attention masking, and a tiny model that must learn to copy and to reverse.
 
+mod common;
+
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 use tolk::batch::{source_tensors, Batch};
@@ -101,6 +103,7 @@ fn padded_mask() -> Tensor {
 
 #[test]
 fn attention_gradients_match_finite_differences() {
+    let _rng = common::rng_lock();
     tch::manual_seed(1);
     let mut vs = VarStore::new(Device::Cpu);
     let mut all = mechanisms(&vs, 4, 4);
@@ -162,6 +165,7 @@ fn attention_gradients_match_finite_differences() {
 
 #[test]
 fn attention_weights_sum_to_one_and_ignore_padding() {
+    let _rng = common::rng_lock();
     tch::manual_seed(2);
     let vs = VarStore::new(Device::Cpu);
     let query = Tensor::randn([2, 4], (Kind::Float, Device::Cpu));
@@ -188,6 +192,7 @@ fn attention_weights_sum_to_one_and_ignore_padding() {
 
 #[test]
 fn local_attention_is_zero_outside_its_window() {
+    let _rng = common::rng_lock();
     tch::manual_seed(5);
     let vs = VarStore::new(Device::Cpu);
     let (b, s, d) = (3i64, 12i64, 4i64);
@@ -249,6 +254,7 @@ fn local_p_position(att: &Attention, query: &Tensor, lengths: &Tensor) -> Tensor
 
 #[test]
 fn hard_attention_is_one_hot_and_gumbel_passes_gradients() {
+    let _rng = common::rng_lock();
     tch::manual_seed(6);
     let vs = VarStore::new(Device::Cpu);
     let query = Tensor::randn([2, 4], (Kind::Float, Device::Cpu)).set_requires_grad(true);
@@ -325,6 +331,7 @@ fn hard_attention_is_one_hot_and_gumbel_passes_gradients() {
 
 #[test]
 fn gru_and_lstm_cell_gradients_match_finite_differences() {
+    let _rng = common::rng_lock();
     for kind in [RnnType::Gru, RnnType::Lstm] {
         tch::manual_seed(3);
         let mut vs = VarStore::new(Device::Cpu);
@@ -366,6 +373,7 @@ fn tiny_config(rnn: RnnType) -> ModelConfig {
 
 #[test]
 fn encoder_output_does_not_depend_on_padding() {
+    let _rng = common::rng_lock();
     for rnn in [RnnType::Gru, RnnType::Lstm] {
         tch::manual_seed(4);
         let vs = VarStore::new(Device::Cpu);
@@ -401,6 +409,7 @@ fn encoder_output_does_not_depend_on_padding() {
 /// every output token to it.
 #[test]
 fn search_over_a_shortlist() {
+    let _rng = common::rng_lock();
     tch::manual_seed(6);
     let vs = VarStore::new(Device::Cpu);
     let model = Seq2Seq::new(&vs.root(), &tiny_config(RnnType::Gru), 20, 20).unwrap();
@@ -446,6 +455,7 @@ fn search_over_a_shortlist() {
 /// batch must equal the sum of the losses of its sentences decoded alone (no padding at all).
 #[test]
 fn packed_batch_loss_equals_sum_of_single_sentence_losses() {
+    let _rng = common::rng_lock();
     for decoder in [DecoderType::Bahdanau, DecoderType::Luong] {
         tch::manual_seed(5);
         let vs = VarStore::new(Device::Cpu);
@@ -483,6 +493,7 @@ fn packed_batch_loss_equals_sum_of_single_sentence_losses() {
 /// from that update on.
 #[test]
 fn coverage_loss_starts_at_its_configured_step() {
+    let _rng = common::rng_lock();
     tch::manual_seed(6);
     let vs = VarStore::new(Device::Cpu);
     let mut cfg = tiny_config(RnnType::Gru);
@@ -591,6 +602,7 @@ fn learn_task(task: fn(&[i64]) -> Vec<i64>, cfg: ModelConfig, steps: usize) -> (
 
 #[test]
 fn tiny_model_learns_to_copy() {
+    let _rng = common::rng_lock();
     let (greedy, beam) = learn_task(|s| s.to_vec(), tiny_config(RnnType::Gru), 500);
     assert!(greedy >= 0.95, "copy greedy exact match {greedy}");
     assert!(beam >= 0.95, "copy beam exact match {beam}");
@@ -598,6 +610,7 @@ fn tiny_model_learns_to_copy() {
 
 #[test]
 fn tiny_model_learns_to_reverse() {
+    let _rng = common::rng_lock();
     let (greedy, beam) = learn_task(
         |s| s.iter().rev().copied().collect(),
         tiny_config(RnnType::Gru),
@@ -609,6 +622,7 @@ fn tiny_model_learns_to_reverse() {
 
 #[test]
 fn tiny_lstm_luong_model_with_input_feeding_learns_to_reverse() {
+    let _rng = common::rng_lock();
     let cfg = ModelConfig {
         decoder: DecoderType::Luong,
         attention: AttentionType::General,
@@ -625,6 +639,7 @@ fn tiny_lstm_luong_model_with_input_feeding_learns_to_reverse() {
 
 #[test]
 fn beam_search_of_a_batch_equals_beam_search_of_each_sentence() {
+    let _rng = common::rng_lock();
     tch::manual_seed(11);
     tch::set_num_threads(1);
     let vs = VarStore::new(Device::Cpu);

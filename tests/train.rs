@@ -1,5 +1,7 @@
 //! Training-level tests: checkpoint round trip and config errors (resumption: tests/resume.rs).
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 
@@ -14,6 +16,7 @@ use tolk::train::state::TrainingState;
 
 #[test]
 fn checkpoint_round_trip_is_exact() {
+    let _rng = common::rng_lock();
     let tmp = tempfile::tempdir().unwrap();
     tch::manual_seed(3);
     let vs = VarStore::new(Device::Cpu);
@@ -156,6 +159,7 @@ fn overrides_replace_keys_and_reject_unknown_ones() {
 /// the checkpoint to read; the next save replaces it cleanly.
 #[test]
 fn a_crash_between_the_renames_falls_back_to_the_old_checkpoint() {
+    let _rng = common::rng_lock();
     let tmp = tempfile::tempdir().unwrap();
     tch::manual_seed(4);
     let vs = VarStore::new(Device::Cpu);

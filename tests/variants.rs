@@ -131,7 +131,10 @@ fn every_attention_variant_trains_saves_and_translates() {
         assert_eq!(out.len(), 2, "{name}");
         for (s, hyps) in src.iter().zip(&out) {
             assert_eq!(hyps.len(), 2, "{name}");
-            let ids = loaded.src_subwords.encode_batch(std::slice::from_ref(s));
+            let ids = loaded
+                .src_subwords
+                .encode_batch(std::slice::from_ref(s))
+                .unwrap();
             let allowed = shortlist.candidates(&[ids[0].as_slice()]);
             for h in hyps {
                 assert!(
@@ -142,7 +145,10 @@ fn every_attention_variant_trains_saves_and_translates() {
                     "{name}: token outside the shortlist"
                 );
             }
-            let m = translator.alignment(s, &hyps[0]).expect("attention kept");
+            let m = translator
+                .alignment(s, &hyps[0])
+                .unwrap()
+                .expect("attention kept");
             assert_eq!(m.weights.len(), m.tgt_tokens.len(), "{name}");
             for row in &m.weights {
                 assert_eq!(row.len(), m.src_tokens.len(), "{name}");

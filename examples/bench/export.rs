@@ -33,7 +33,7 @@ pub fn export(
 
     // Exactly the trainer's data path (src/train/prepare.rs).
     let corpus = read_parallel(&train_src, &train_tgt, dc.empty_lines)?;
-    let (pairs, _) = segment_and_filter(&config, &src_sw, &tgt_sw, &corpus);
+    let (pairs, _) = segment_and_filter(&config, &src_sw, &tgt_sw, &corpus)?;
     let examples: Vec<(&[i64], &[i64])> = pairs
         .iter()
         .map(|(s, t)| (s.as_slice(), t.as_slice()))
@@ -94,7 +94,7 @@ pub fn export(
     if sentences > 0 {
         lines.truncate(sentences);
     }
-    let ids = src_sw.encode_batch(&lines);
+    let ids = src_sw.encode_batch(&lines)?;
     let lens: Vec<usize> = ids.iter().map(|s| s.len() + 1).collect();
     let inf_batches = plan_inference(&lens, config.decoding.batch_tokens);
     let max_len: Vec<usize> = ids

@@ -44,12 +44,15 @@ pub fn report(a: ReportArgs) -> Result<()> {
     let mut refs = read_lines(&test_ref)?;
     refs.truncate(n);
 
-    let bleu = |ids: &[Vec<i64>]| -> f64 {
+    let bleu = |ids: &[Vec<i64>]| -> Result<f64> {
         if ids.len() != refs.len() {
-            return f64::NAN;
+            return Ok(f64::NAN);
         }
-        let hyps: Vec<String> = ids.iter().map(|t| tgt_sw.decode(t)).collect();
-        corpus_bleu(&hyps, &[&refs]).score
+        let hyps: Vec<String> = ids
+            .iter()
+            .map(|t| tgt_sw.decode(t))
+            .collect::<Result<_, _>>()?;
+        Ok(corpus_bleu(&hyps, &[&refs]).score)
     };
     let same = |x: &[Vec<i64>], y: &[Vec<i64>]| x.iter().zip(y).filter(|(a, b)| a == b).count();
 
@@ -107,8 +110,8 @@ pub fn report(a: ReportArgs) -> Result<()> {
         both(&["beam", "tokens_per_s"]),
         0,
     );
-    row("BLEU greedy", (bleu(&tg), bleu(&pg)), 2);
-    row(&format!("BLEU beam {beam_k}"), (bleu(&tb), bleu(&pb)), 2);
+    row("BLEU greedy", (bleu(&tg)?, bleu(&pg)?), 2);
+    row(&format!("BLEU beam {beam_k}"), (bleu(&tb)?, bleu(&pb)?), 2);
     row(
         "peak RSS training (MiB)",
         both(&["train", "peak_rss_mib"]),

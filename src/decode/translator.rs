@@ -133,7 +133,7 @@ impl<M: StepModel> Translator<M> {
         } else {
             None
         };
-        let ids = self.src_subwords.encode_batch(sources);
+        let ids = self.src_subwords.encode_batch(sources)?;
         let lengths: Vec<usize> = ids.iter().map(|s| s.len() + 1).collect();
         let mut out: Vec<Vec<Translation>> = vec![Vec::new(); sources.len()];
         for batch in plan_inference(&lengths, opts.batch_tokens) {
@@ -147,11 +147,13 @@ impl<M: StepModel> Translator<M> {
             for (&i, hs) in batch.iter().zip(hyps) {
                 out[i] = hs
                     .into_iter()
-                    .map(|h| Translation {
-                        text: self.tgt_subwords.decode(&h.tokens),
-                        hypothesis: h,
+                    .map(|h| {
+                        Ok(Translation {
+                            text: self.tgt_subwords.decode(&h.tokens)?,
+                            hypothesis: h,
+                        })
                     })
-                    .collect();
+                    .collect::<Result<_, Error>>()?;
             }
         }
         Ok(out)
@@ -181,10 +183,18 @@ impl<M: StepModel> Translator<M> {
 
     /// The subword attention matrix of a translation of `source` (needs
     /// `keep_attention`): source pieces plus `</s>` as columns, output pieces (plus `</s>` when
-    /// it was produced) as rows.
-    pub fn alignment(&self, source: &str, translation: &Translation) -> Option<AlignmentMatrix> {
-        let rows = translation.hypothesis.attention.as_ref()?;
-        let mut src_tokens = self.src_subwords.pieces(source);
+    /// it was produced) as rows. `None` when the translation kept no attention.
+    ///
+    /// Errors: [`Error::Input`] if `source` cannot be segmented.
+    pub fn alignment(
+        &self,
+        source: &str,
+        translation: &Translation,
+    ) -> Result<Option<AlignmentMatrix>, Error> {
+        let Some(rows) = translation.hypothesis.attention.as_ref() else {
+            return Ok(None);
+        };
+        let mut src_tokens = self.src_subwords.pieces(source)?;
         src_tokens.push(EOS_TOKEN.into());
         let mut tgt_tokens: Vec<String> = translation
             .hypothesis
@@ -199,10 +209,10 @@ impl<M: StepModel> Translator<M> {
             .iter()
             .map(|r| r[..src_tokens.len().min(r.len())].to_vec())
             .collect();
-        Some(AlignmentMatrix {
+        Ok(Some(AlignmentMatrix {
             src_tokens,
             tgt_tokens,
             weights,
-        })
+        }))
     }
 }

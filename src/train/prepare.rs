@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::data::corpus::{read_parallel, ParallelCorpus};
 use crate::data::length_filter::{filter_by_length, LengthFilter};
 use crate::decode::LexicalShortlist;
+use crate::error::Error;
 use crate::subword::{train_bpe, SubwordModel};
 
 /// A training pair as subword ids (no BOS/EOS): `(source, target)`.
@@ -61,7 +62,7 @@ pub fn prepare(config: &Config, md: &ModelDir) -> anyhow::Result<PreparedData> {
     let valid_corpus = read_parallel(&dc.valid_src, &dc.valid_tgt, dc.empty_lines)?;
     let (src_sw, tgt_sw) =
         load_or_train_subwords(config, md, &train_corpus.src, &train_corpus.tgt)?;
-    let (examples, filter) = segment_and_filter(config, &src_sw, &tgt_sw, &train_corpus);
+    let (examples, filter) = segment_and_filter(config, &src_sw, &tgt_sw, &train_corpus)?;
     if filter.n_dropped() > 0 {
         warn!(
             dropped = filter.n_dropped(),
@@ -80,8 +81,8 @@ pub fn prepare(config: &Config, md: &ModelDir) -> anyhow::Result<PreparedData> {
         save_shortlist(config, md, &examples, src_sw.vocab_size())?;
     }
     let valid = ValidSet {
-        src: src_sw.encode_batch(&valid_corpus.src),
-        tgt: tgt_sw.encode_batch(&valid_corpus.tgt),
+        src: src_sw.encode_batch(&valid_corpus.src)?,
+        tgt: tgt_sw.encode_batch(&valid_corpus.tgt)?,
         src_text: valid_corpus.src,
         ref_text: valid_corpus.tgt,
     };
@@ -139,22 +140,23 @@ pub fn shortlist_from_corpus(
         SubwordModel::load(&src_path)?,
         SubwordModel::load(&tgt_path)?,
     );
-    let (examples, _) = segment_and_filter(config, &src_sw, &tgt_sw, &corpus);
+    let (examples, _) = segment_and_filter(config, &src_sw, &tgt_sw, &corpus)?;
     save_shortlist(config, md, &examples, src_sw.vocab_size())
 }
 
 /// Segments a corpus into subword ids (no BOS/EOS) and drops the pairs over the configured
-/// lengths: returns the kept pairs and the filter (which lines were dropped). The training
+/// lengths: returns the kept pairs and the filter (which lines were dropped). Errors: a line
+/// the subword model cannot segment. The training
 /// data path; the benchmark exports its batches through it too.
 pub fn segment_and_filter(
     config: &Config,
     src_sw: &SubwordModel,
     tgt_sw: &SubwordModel,
     corpus: &ParallelCorpus,
-) -> (Vec<Pair>, LengthFilter) {
+) -> Result<(Vec<Pair>, LengthFilter), Error> {
     let dc = &config.data;
-    let src_ids = src_sw.encode_batch(&corpus.src);
-    let tgt_ids = tgt_sw.encode_batch(&corpus.tgt);
+    let src_ids = src_sw.encode_batch(&corpus.src)?;
+    let tgt_ids = tgt_sw.encode_batch(&corpus.tgt)?;
     let src_lens: Vec<usize> = src_ids.iter().map(Vec::len).collect();
     let tgt_lens: Vec<usize> = tgt_ids.iter().map(Vec::len).collect();
     let filter = filter_by_length(&src_lens, &tgt_lens, dc.max_src_len, dc.max_tgt_len);
@@ -163,7 +165,7 @@ pub fn segment_and_filter(
         .iter()
         .map(|&i| (src_ids[i].clone(), tgt_ids[i].clone()))
         .collect();
-    (examples, filter)
+    Ok((examples, filter))
 }
 
 fn load_or_train_subwords(

@@ -1,7 +1,10 @@
-//! Shared test helpers: a synthetic word-for-word corpus and a tiny training config.
+//! Shared test helpers: a synthetic word-for-word corpus, a tiny training config, and the lock
+//! that serialises tests using libtorch's process-global random generator.
+#![allow(dead_code)] // each test crate uses a different subset
 
 use std::fs;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
 use tolk::config::{Config, ModelConfig};
 
@@ -64,4 +67,13 @@ pub fn tiny_config(dir: &Path, model_dir: &str, max_steps: usize) -> Config {
     // The extra validation at the end of part one must not change the LR schedule.
     c.training.lr_patience = 100;
     c
+}
+
+/// Held for the whole body of every test that seeds or draws from libtorch's global random
+/// generator (`tch::manual_seed`, `randn`, dropout, `tolk::train::train`): the test harness runs
+/// tests on parallel threads, and two tests reseeding one generator would race. A test that
+/// panicked while holding it does not poison the others.
+pub fn rng_lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

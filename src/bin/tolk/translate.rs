@@ -140,7 +140,7 @@ fn write_alignments(
     let mut pharaoh = args.pharaoh.as_ref().map(create).transpose()?;
     for (i, (src, hyps)) in sources.iter().zip(out).enumerate() {
         let Some(best) = hyps.first() else { continue };
-        let Some(mut m) = translator.alignment(src, best) else {
+        let Some(mut m) = translator.alignment(src, best)? else {
             continue;
         };
         if args.word_level {
