@@ -1,13 +1,22 @@
 //! tolk: attention-based neural machine translation on libtorch.
 //!
-//! Layout (one concept per module):
+//! Layers point one way: data → batch → model → search → metrics, with the artifacts (model
+//! directory, checkpoints) below training and decoding, and the CLI (`src/bin/tolk/`) as a thin
+//! layer on top. One concept per module:
 //! - [`data`]: reading parallel corpora, length filtering, token-based batching.
 //! - [`subword`]: BPE segmentation (Hugging Face `tokenizers`).
-//! - [`model`]: encoder, attention, decoder, deep output (Bahdanau et al. 2015).
-//! - [`train`]: loss, optimiser, learning-rate schedule, checkpoints, the training loop.
-//! - [`decode`]: greedy and beam search.
+//! - [`batch`]: padded id tensors of a batch of sentence pairs.
+//! - [`model`]: encoder, attention, decoders, deep output (Bahdanau et al. 2015; Luong et al.
+//!   2015).
+//! - [`decode`]: the [`decode::StepModel`] interface, greedy and beam search, shortlist,
+//!   alignments, the [`decode::Translator`] with its resolved options.
+//! - [`artifacts`]: model directory, named checkpoints, metrics.csv, atomic writes.
+//! - [`train`]: loss, objective, optimiser, schedule, training state, one update, the loop.
 //! - [`metrics`]: BLEU and chrF exactly as sacreBLEU 2.x computes them.
+//! - [`plot`]: attention heatmaps and learning curves.
 //! - [`config`]: the experiment configuration file.
+//! - [`runtime`]: device, threads, OpenMP wait policy.
+//! - [`error`]: the typed errors at the library boundary.
 
 pub mod artifacts;
 pub mod batch;

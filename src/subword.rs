@@ -49,8 +49,8 @@
 //! // Separate vocabularies: one model per side.
 //! let src_model = train_bpe(&src, 8000, 2)?;
 //! let tgt_model = train_bpe(&tgt, 8000, 2)?;
-//! let ids = src_model.encode("Ein Hund.");
-//! assert_eq!(src_model.decode(&ids), "Ein Hund.");
+//! let ids = src_model.encode("Ein Hund.")?;
+//! assert_eq!(src_model.decode(&ids)?, "Ein Hund.");
 //! # let _ = tgt_model;
 //! # Ok(())
 //! # }
