@@ -354,6 +354,9 @@ pub struct DecodingConfig {
     pub max_len_ratio: f64,
     /// Sentence budget per translation batch, in source tokens × sentences. Default 4000.
     pub batch_tokens: usize,
+    /// Longest source translated, in subwords: a longer input is cut to this many subwords
+    /// (with a warning naming its line). Default 250; 0 = no limit.
+    pub max_input_subwords: usize,
     /// Decode each batch over its lexical shortlist (`shortlist.json` in the model directory,
     /// see [`crate::decode::LexicalShortlist`]) instead of the full target vocabulary; also
     /// `tolk translate --shortlist`. Default false.
@@ -371,6 +374,7 @@ impl Default for DecodingConfig {
             length_penalty: 1.0,
             max_len_ratio: 1.5,
             batch_tokens: 4000,
+            max_input_subwords: 250,
             shortlist: false,
             shortlist_frequent: 100,
             shortlist_translations: 50,

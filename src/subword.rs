@@ -300,8 +300,8 @@ impl SubwordModel {
     /// identical to calling [`encode`](Self::encode) on each text.
     ///
     /// Errors: as [`encode`](Self::encode).
-    pub fn encode_batch(&self, texts: &[String]) -> Result<Vec<Vec<i64>>, Error> {
-        let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    pub fn encode_batch<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Vec<i64>>, Error> {
+        let inputs: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
         let encs = self
             .tokenizer
             .encode_batch_fast(inputs, false)
@@ -525,7 +525,7 @@ mod tests {
         for (line, ids) in held.iter().zip(&batch) {
             assert_eq!(&m.encode(line).unwrap(), ids);
         }
-        assert!(m.encode_batch(&[]).unwrap().is_empty());
+        assert!(m.encode_batch::<&str>(&[]).unwrap().is_empty());
     }
 
     #[test]

@@ -318,3 +318,121 @@ fn learning_curves_plot_from_the_metrics_training_wrote() {
         .success();
     assert!(std::fs::metadata(&png).unwrap().len() > 1000);
 }
+
+fn translate_cmd(t: &Trained) -> Command {
+    let mut cmd = tolk();
+    cmd.args([
+        "translate",
+        "--model",
+        t.model.to_str().unwrap(),
+        "--beam",
+        "2",
+    ]);
+    cmd
+}
+
+#[test]
+fn an_invalid_utf8_line_names_its_line_and_keeps_the_lines_before() {
+    let t = trained();
+    let input: &[u8] = b"ein mann\nein hund\nder \xffball\nein park\n";
+    let out = translate_cmd(t)
+        .args(["--chunk-lines", "2"])
+        .write_stdin(input)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "<stdin>:3: invalid UTF-8 at byte 4 of the line",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        lines(&out).len(),
+        2,
+        "the two lines before the bad one are written"
+    );
+    // With --on-bad-line skip every line gives one output line; the bad one is empty.
+    let out = translate_cmd(t)
+        .args(["--on-bad-line", "skip"])
+        .write_stdin(input)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("<stdin>:3: invalid UTF-8"))
+        .get_output()
+        .stdout
+        .clone();
+    let got = lines(&out);
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[2], "");
+    assert!(!got[3].is_empty());
+}
+
+#[test]
+fn empty_and_whitespace_lines_give_empty_lines() {
+    let t = trained();
+    let out = translate_cmd(t)
+        .args(["--nbest", "2"])
+        .write_stdin("\n  \t \nein mann\n\n")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let got = lines(&out);
+    assert_eq!(&got[..2], ["0 |||  ||| 0.0000", "1 |||  ||| 0.0000"]);
+    assert!(got[2].starts_with("2 ||| ") && got[2].len() > "2 |||  ||| 0.0000".len());
+    assert_eq!(got.last().unwrap(), "3 |||  ||| 0.0000");
+}
+
+#[test]
+fn an_overlong_line_is_cut_with_a_warning_naming_it() {
+    let t = trained();
+    let long = "der hund spielt im park ".repeat(20);
+    let input = format!("ein mann\n{long}\n");
+    let cut = translate_cmd(t)
+        .args(["--max-input-subwords", "6"])
+        .write_stdin(input.clone())
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("line 2: ")
+                .and(predicate::str::contains("cut to the first 6")),
+        )
+        .get_output()
+        .stdout
+        .clone();
+    // The search saw 6 subwords: its output is bounded by 1.5 * 6 + 5 = 14 tokens (so at most
+    // 14 words), where the whole line would allow ~150.
+    assert!(
+        lines(&cut)[1].split_whitespace().count() <= 14,
+        "{:?}",
+        lines(&cut)
+    );
+    let whole = translate_cmd(t)
+        .write_stdin(input)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("cut to").not())
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(lines(&cut).len(), 2);
+    assert_eq!(lines(&cut)[0], lines(&whole)[0]);
+}
+
+#[test]
+fn chunked_translation_equals_one_chunk() {
+    let t = trained();
+    let input = "ein mann läuft\nder hund\nein ball im park\nzwei frauen\nein kind spielt\n";
+    let run = |chunk: &str| {
+        translate_cmd(t)
+            .args(["--chunk-lines", chunk])
+            .write_stdin(input)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    assert_eq!(run("2"), run("1000"));
+}

@@ -116,6 +116,7 @@ fn every_attention_variant_trains_saves_and_translates() {
             nbest: Some(2),
             max_len_ratio: Some(2.0),
             batch_tokens: Some(100),
+            max_input_subwords: None,
             keep_attention: true,
             // Training wrote a lexical shortlist; decode over it (every decoder must support it).
             shortlist: Some(true),

@@ -240,8 +240,11 @@ fn shorter_note(src: &Path, src_lines: usize, tgt: &Path, tgt_lines: usize) -> S
     )
 }
 
-/// Line-by-line reader over a plain or gzip file, with strict decoding.
-struct LineReader {
+/// Line-by-line reader over a plain or gzip file (or any [`BufRead`], such as stdin), with
+/// strict decoding: each line is returned without its terminator (and without a BOM on line
+/// 1), and a line that is not UTF-8 is an error naming the input and the line. The reader
+/// stays usable after such an error: the next call returns the next line.
+pub struct LineReader {
     path: PathBuf,
     inner: Box<dyn BufRead>,
     gzip: bool,
@@ -251,7 +254,11 @@ struct LineReader {
 }
 
 impl LineReader {
-    fn open(path: &Path) -> Result<Self, CorpusError> {
+    /// Opens a plain or gzip file (by extension or magic bytes).
+    ///
+    /// Errors: [`CorpusError::Io`] if it cannot be opened, [`CorpusError::Gzip`] for an empty
+    /// `.gz` file.
+    pub fn open(path: &Path) -> Result<Self, CorpusError> {
         let io_err = |source| CorpusError::Io {
             path: path.to_path_buf(),
             source,
@@ -290,6 +297,28 @@ impl LineReader {
         })
     }
 
+    /// Reads uncompressed lines from `reader`; `name` (e.g. `<stdin>`) stands for the input in
+    /// error messages.
+    pub fn from_reader(name: impl Into<PathBuf>, reader: Box<dyn BufRead>) -> Self {
+        LineReader {
+            path: name.into(),
+            inner: reader,
+            gzip: false,
+            line_no: 0,
+            crlf_lines: 0,
+        }
+    }
+
+    /// The 1-based number of the line returned last (0 before the first).
+    pub fn line_number(&self) -> usize {
+        self.line_no
+    }
+
+    /// The file (or name) being read.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn read_error(&self, source: io::Error) -> CorpusError {
         if self.gzip {
             CorpusError::Gzip {
@@ -320,8 +349,11 @@ impl LineReader {
         Ok(true)
     }
 
-    /// Returns the next line, without its terminator, as a `String`.
-    fn next_line(&mut self) -> Result<Option<String>, CorpusError> {
+    /// Returns the next line, without its terminator, as a `String`; `None` at end of input.
+    ///
+    /// Errors: [`CorpusError::InvalidUtf8`] naming the line (the line is consumed, so reading
+    /// can go on), [`CorpusError::Io`] / [`CorpusError::Gzip`] for read errors.
+    pub fn next_line(&mut self) -> Result<Option<String>, CorpusError> {
         let mut buf = Vec::new();
         if !self.next_raw(&mut buf)? {
             return Ok(None);

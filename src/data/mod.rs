@@ -8,6 +8,8 @@
 //!   line, optionally gzip-compressed) strictly: invalid UTF-8, mismatched
 //!   line counts and (optionally) empty lines are reported with the file name
 //!   and the 1-based line number.
+//! * [`input`] reads translation input (a file or stdin) line by line with a policy for
+//!   lines that are not UTF-8.
 //! * [`length_filter`] drops training pairs whose tokenized source or target
 //!   is longer than a limit, remembering which ones were dropped.
 //! * [`batching`] groups examples into batches under a padded-token budget,
@@ -23,6 +25,7 @@
 
 pub mod batching;
 pub mod corpus;
+pub mod input;
 pub mod length_filter;
 
 pub use batching::{
@@ -31,4 +34,5 @@ pub use batching::{
 pub use corpus::{
     read_lines, read_parallel, CorpusError, EmptyLinePolicy, ParallelCorpus, ReadStats,
 };
+pub use input::{BadLinePolicy, InputLines};
 pub use length_filter::{filter_by_length, LengthFilter};

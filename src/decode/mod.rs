@@ -20,4 +20,4 @@ pub use hypothesis::Hypothesis;
 pub use options::{TranslateOptions, TranslateOverrides};
 pub use shortlist::LexicalShortlist;
 pub use step_model::{Step, StepModel};
-pub use translator::{Translation, Translator};
+pub use translator::{Translation, Translator, Truncation};

@@ -17,6 +17,8 @@ pub struct TranslateOptions {
     pub max_len_ratio: f64,
     /// Batch budget in source tokens × sentences.
     pub batch_tokens: usize,
+    /// Longest source translated, in subwords; longer sources are cut to it. 0 = no limit.
+    pub max_input_subwords: usize,
     /// Keep attention matrices in the hypotheses.
     pub keep_attention: bool,
     /// Decode each batch over the model's lexical shortlist instead of the full vocabulary.
@@ -36,6 +38,8 @@ pub struct TranslateOverrides {
     pub max_len_ratio: Option<f64>,
     /// Batch budget in source tokens × sentences.
     pub batch_tokens: Option<usize>,
+    /// Longest source translated, in subwords (0 = no limit).
+    pub max_input_subwords: Option<usize>,
     /// Keep attention matrices.
     pub keep_attention: bool,
     /// Use the lexical shortlist; `Some(false)` does not turn off a config's `shortlist = true`
@@ -52,6 +56,7 @@ impl TranslateOptions {
             nbest: 1,
             max_len_ratio,
             batch_tokens,
+            max_input_subwords: 0,
             keep_attention: false,
             shortlist: false,
         }
@@ -70,6 +75,9 @@ impl TranslateOptions {
             nbest: overrides.nbest.unwrap_or(1).clamp(1, beam_size),
             max_len_ratio: overrides.max_len_ratio.unwrap_or(config.max_len_ratio),
             batch_tokens: overrides.batch_tokens.unwrap_or(config.batch_tokens),
+            max_input_subwords: overrides
+                .max_input_subwords
+                .unwrap_or(config.max_input_subwords),
             keep_attention: overrides.keep_attention,
             shortlist: overrides.shortlist.unwrap_or(false) || config.shortlist,
         };

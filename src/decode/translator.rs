@@ -30,6 +30,28 @@ pub struct Translation {
     pub text: String,
     /// Token ids, score and attention.
     pub hypothesis: Hypothesis,
+    /// Set when the source was longer than `max_input_subwords` and cut to it.
+    pub truncation: Option<Truncation>,
+}
+
+/// A source cut to the subword limit before search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Truncation {
+    /// Subwords of the whole source.
+    pub original: usize,
+    /// Subwords searched (the first ones).
+    pub kept: usize,
+}
+
+impl Translation {
+    /// The translation of an empty (or whitespace-only) source: no text, no model run.
+    fn empty(keep_attention: bool) -> Self {
+        Self {
+            text: String::new(),
+            hypothesis: Hypothesis::empty(keep_attention),
+            truncation: None,
+        }
+    }
 }
 
 /// Runs search over sentences with a model, its subword models and its options.
@@ -113,17 +135,19 @@ impl<M: StepModel> Translator<M> {
 
     /// Translates `sources` (raw text, one sentence each) with the translator's options; see
     /// [`Translator::translate_with`].
-    pub fn translate(&self, sources: &[String]) -> Result<Vec<Vec<Translation>>, Error> {
+    pub fn translate<S: AsRef<str>>(&self, sources: &[S]) -> Result<Vec<Vec<Translation>>, Error> {
         self.translate_with(sources, &self.options)
     }
 
     /// Translates `sources` with `opts`; returns for each input its hypotheses, best first (1
-    /// for greedy, `nbest` for beam search), in input order.
+    /// for greedy, `nbest` for beam search), in input order. An empty or whitespace-only source
+    /// gives one empty translation without running the model; a source longer than
+    /// `opts.max_input_subwords` is cut to it (see [`Translation::truncation`]).
     ///
-    /// Errors: [`Error::Input`] for options out of range.
-    pub fn translate_with(
+    /// Errors: [`Error::Input`] for options out of range or text the subword model rejects.
+    pub fn translate_with<S: AsRef<str>>(
         &self,
-        sources: &[String],
+        sources: &[S],
         opts: &TranslateOptions,
     ) -> Result<Vec<Vec<Translation>>, Error> {
         let shortlist = if opts.shortlist {
@@ -133,30 +157,64 @@ impl<M: StepModel> Translator<M> {
         } else {
             None
         };
-        let ids = self.src_subwords.encode_batch(sources)?;
-        let lengths: Vec<usize> = ids.iter().map(|s| s.len() + 1).collect();
         let mut out: Vec<Vec<Translation>> = vec![Vec::new(); sources.len()];
+        let mut todo = Vec::with_capacity(sources.len());
+        for (i, source) in sources.iter().enumerate() {
+            if source.as_ref().trim().is_empty() {
+                out[i] = vec![Translation::empty(opts.keep_attention)];
+            } else {
+                todo.push(i);
+            }
+        }
+        let texts: Vec<&str> = todo.iter().map(|&i| sources[i].as_ref()).collect();
+        let (ids, truncations) = self.encode_sources(&texts, opts.max_input_subwords)?;
+        let lengths: Vec<usize> = ids.iter().map(|s| s.len() + 1).collect();
         for batch in plan_inference(&lengths, opts.batch_tokens) {
-            let srcs: Vec<&[i64]> = batch.iter().map(|&i| ids[i].as_slice()).collect();
+            let srcs: Vec<&[i64]> = batch.iter().map(|&k| ids[k].as_slice()).collect();
             let max_len: Vec<usize> = batch
                 .iter()
-                .map(|&i| (opts.max_len_ratio * ids[i].len() as f64) as usize + 5)
+                .map(|&k| (opts.max_len_ratio * ids[k].len() as f64) as usize + 5)
                 .collect();
             let candidates = shortlist.map(|s| s.candidates(&srcs));
             let hyps = self.search(&srcs, &max_len, opts, candidates.as_deref())?;
-            for (&i, hs) in batch.iter().zip(hyps) {
-                out[i] = hs
+            for (&k, hs) in batch.iter().zip(hyps) {
+                out[todo[k]] = hs
                     .into_iter()
                     .map(|h| {
                         Ok(Translation {
                             text: self.tgt_subwords.decode(&h.tokens)?,
                             hypothesis: h,
+                            truncation: truncations[k],
                         })
                     })
                     .collect::<Result<_, Error>>()?;
             }
         }
         Ok(out)
+    }
+
+    /// Subword ids of `texts`, each cut to `limit` subwords (0 = no limit), and where a text
+    /// was cut.
+    fn encode_sources(
+        &self,
+        texts: &[&str],
+        limit: usize,
+    ) -> Result<(Vec<Vec<i64>>, Vec<Option<Truncation>>), Error> {
+        let mut ids = self.src_subwords.encode_batch(texts)?;
+        let truncations = ids
+            .iter_mut()
+            .map(|s| {
+                (limit > 0 && s.len() > limit).then(|| {
+                    let original = s.len();
+                    s.truncate(limit);
+                    Truncation {
+                        original,
+                        kept: limit,
+                    }
+                })
+            })
+            .collect();
+        Ok((ids, truncations))
     }
 
     /// Greedy (beam size 1) or beam search over one batch of subword sequences.
@@ -195,6 +253,9 @@ impl<M: StepModel> Translator<M> {
             return Ok(None);
         };
         let mut src_tokens = self.src_subwords.pieces(source)?;
+        if let Some(t) = translation.truncation {
+            src_tokens.truncate(t.kept);
+        }
         src_tokens.push(EOS_TOKEN.into());
         let mut tgt_tokens: Vec<String> = translation
             .hypothesis

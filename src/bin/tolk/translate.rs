@@ -1,11 +1,12 @@
 //! `tolk translate`.
 
-use std::io::{BufRead, Write};
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use tolk::artifacts::model_dir::LAST;
-use tolk::data::corpus::read_lines;
+use tolk::data::{BadLinePolicy, InputLines};
 use tolk::decode::{AlignmentRecord, TranslateOverrides, Translation, Translator};
 use tolk::runtime::{device_from, set_threads};
 
@@ -15,9 +16,21 @@ pub struct Args {
     /// Model directory written by `tolk train`.
     #[arg(long)]
     model: PathBuf,
-    /// Input file (default: stdin).
+    /// Input file, plain or gzip (default: stdin). Every input line gives exactly one output
+    /// line, in order; empty or whitespace-only lines give empty lines.
     #[arg(long)]
     input: Option<PathBuf>,
+    /// A line that is not valid UTF-8: `fail` stops with an error naming the line (the lines
+    /// before it are already written); `skip` logs a warning and outputs an empty line.
+    #[arg(long, default_value_t = BadLinePolicy::Fail)]
+    on_bad_line: BadLinePolicy,
+    /// Longest source translated, in subwords: longer lines are cut to it, with a warning
+    /// naming the line (0 = no limit); default from the model's config (250).
+    #[arg(long)]
+    max_input_subwords: Option<usize>,
+    /// Lines read, translated (sorted by length into batches) and written at a time.
+    #[arg(long, default_value_t = 1000)]
+    chunk_lines: usize,
     /// Beam size (1 = greedy); default from the model's config.
     #[arg(long)]
     beam: Option<usize>,
@@ -68,6 +81,7 @@ impl Args {
             nbest: Some(self.nbest),
             max_len_ratio: self.max_len_ratio,
             batch_tokens: None,
+            max_input_subwords: self.max_input_subwords,
             keep_attention: self.alignments.is_some() || self.pharaoh.is_some(),
             shortlist: Some(self.shortlist),
         }
@@ -79,23 +93,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let checkpoint = args.checkpoint.as_deref().or(args.last.then_some(LAST));
     let device = device_from(&args.device)?;
     let translator = Translator::load(&args.model, checkpoint, device, &args.overrides())?;
-    let sources = match &args.input {
-        Some(path) => read_lines(path)?,
-        None => std::io::stdin()
-            .lock()
-            .lines()
-            .collect::<Result<_, _>>()
-            .context("reading stdin")?,
-    };
+    let mut input = InputLines::open(args.input.as_deref(), args.on_bad_line)?;
+    let mut out = Outputs::create(&args)?;
     let started = std::time::Instant::now();
-    let out = translator.translate(&sources)?;
-    let tokens = write_translations(&out, args.nbest > 1)?;
-    if translator.options().keep_attention {
-        write_alignments(&translator, &sources, &out, &args)?;
+    let (mut sentences, mut tokens) = (0usize, 0usize);
+    loop {
+        let (lines, error) = input.next_chunk(args.chunk_lines.max(1));
+        let translations = translator.translate(&lines)?;
+        warn_truncated(&translations, sentences);
+        tokens += out.write(&translator, sentences, &lines, &translations)?;
+        sentences += lines.len();
+        if let Some(e) = error {
+            bail!("{e} (--on-bad-line skip translates such a line as an empty line)");
+        }
+        if lines.len() < args.chunk_lines.max(1) {
+            break;
+        }
     }
     let secs = started.elapsed().as_secs_f64();
     tracing::info!(
-        sentences = sources.len(),
+        sentences,
+        skipped_bad_lines = input.skipped(),
         seconds = format!("{secs:.2}"),
         tokens_per_s = format!("{:.0}", tokens as f64 / secs.max(1e-9)),
         beam = translator.options().beam_size,
@@ -105,53 +123,108 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints the best hypothesis per line, or with `nbest` every hypothesis as
-/// `index ||| text ||| score`. Returns the output tokens of the best hypotheses (EOS included).
-fn write_translations(out: &[Vec<Translation>], nbest: bool) -> anyhow::Result<usize> {
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut tokens = 0usize;
-    for (i, hyps) in out.iter().enumerate() {
-        tokens += hyps.first().map_or(0, |h| h.hypothesis.tokens.len() + 1);
-        if nbest {
-            for h in hyps {
-                writeln!(stdout, "{i} ||| {} ||| {:.4}", h.text, h.hypothesis.score)?;
-            }
-        } else {
-            writeln!(stdout, "{}", hyps.first().map_or("", |h| h.text.as_str()))?;
+/// Warns about each source cut to `max_input_subwords`, naming its 1-based line; `offset` is
+/// the number of lines before this chunk.
+fn warn_truncated(translations: &[Vec<Translation>], offset: usize) {
+    for (i, hyps) in translations.iter().enumerate() {
+        if let Some(t) = hyps.first().and_then(|h| h.truncation) {
+            tracing::warn!(
+                "line {}: {} subwords, cut to the first {} (decoding.max_input_subwords / \
+                 --max-input-subwords)",
+                offset + i + 1,
+                t.original,
+                t.kept
+            );
         }
     }
-    stdout.flush()?;
-    Ok(tokens)
 }
 
-/// Writes `--alignments` (JSON lines) and `--pharaoh` files for the best hypotheses.
-fn write_alignments(
-    translator: &Translator,
-    sources: &[String],
-    out: &[Vec<Translation>],
-    args: &Args,
-) -> anyhow::Result<()> {
-    let create = |p: &PathBuf| -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
-        Ok(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        ))
-    };
-    let mut json = args.alignments.as_ref().map(create).transpose()?;
-    let mut pharaoh = args.pharaoh.as_ref().map(create).transpose()?;
-    for (i, (src, hyps)) in sources.iter().zip(out).enumerate() {
-        let Some(best) = hyps.first() else { continue };
-        let Some(mut m) = translator.alignment(src, best)? else {
-            continue;
+/// Where translations go: stdout, plus the `--alignments` and `--pharaoh` files. Each chunk is
+/// flushed as soon as it is written.
+struct Outputs {
+    stdout: BufWriter<std::io::StdoutLock<'static>>,
+    nbest: bool,
+    json: Option<BufWriter<File>>,
+    pharaoh: Option<BufWriter<File>>,
+    word_level: bool,
+}
+
+impl Outputs {
+    fn create(args: &Args) -> anyhow::Result<Self> {
+        let create = |p: &PathBuf| -> anyhow::Result<BufWriter<File>> {
+            Ok(BufWriter::new(
+                File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            ))
         };
-        if args.word_level {
-            m = m.merge_to_words();
-        }
-        if let Some(f) = pharaoh.as_mut() {
-            writeln!(f, "{}", m.pharaoh())?;
-        }
-        if let Some(f) = json.as_mut() {
-            AlignmentRecord::new(i, src, &best.text, m).write_line(f)?;
-        }
+        Ok(Self {
+            stdout: BufWriter::new(std::io::stdout().lock()),
+            nbest: args.nbest > 1,
+            json: args.alignments.as_ref().map(create).transpose()?,
+            pharaoh: args.pharaoh.as_ref().map(create).transpose()?,
+            word_level: args.word_level,
+        })
     }
-    Ok(())
+
+    /// Writes one chunk whose first sentence has 0-based index `offset`: the best hypothesis
+    /// per line, or with n-best every hypothesis as `index ||| text ||| score`; then the
+    /// alignments of the best hypotheses. Returns the output tokens of the best hypotheses
+    /// (EOS included).
+    fn write(
+        &mut self,
+        translator: &Translator,
+        offset: usize,
+        sources: &[String],
+        translations: &[Vec<Translation>],
+    ) -> anyhow::Result<usize> {
+        let mut tokens = 0usize;
+        for (i, hyps) in translations.iter().enumerate() {
+            tokens += hyps.first().map_or(0, |h| h.hypothesis.tokens.len() + 1);
+            if self.nbest {
+                for h in hyps {
+                    let (text, score) = (&h.text, h.hypothesis.score);
+                    writeln!(self.stdout, "{} ||| {text} ||| {score:.4}", offset + i)?;
+                }
+            } else {
+                writeln!(
+                    self.stdout,
+                    "{}",
+                    hyps.first().map_or("", |h| h.text.as_str())
+                )?;
+            }
+        }
+        self.stdout.flush()?;
+        if translator.options().keep_attention {
+            self.write_alignments(translator, offset, sources, translations)?;
+        }
+        Ok(tokens)
+    }
+
+    /// Writes `--alignments` (JSON lines) and `--pharaoh` lines for the best hypotheses.
+    fn write_alignments(
+        &mut self,
+        translator: &Translator,
+        offset: usize,
+        sources: &[String],
+        translations: &[Vec<Translation>],
+    ) -> anyhow::Result<()> {
+        for (i, (src, hyps)) in sources.iter().zip(translations).enumerate() {
+            let Some(best) = hyps.first() else { continue };
+            let Some(mut m) = translator.alignment(src, best)? else {
+                continue;
+            };
+            if self.word_level {
+                m = m.merge_to_words();
+            }
+            if let Some(f) = self.pharaoh.as_mut() {
+                writeln!(f, "{}", m.pharaoh())?;
+            }
+            if let Some(f) = self.json.as_mut() {
+                AlignmentRecord::new(offset + i, src, &best.text, m).write_line(f)?;
+            }
+        }
+        for f in self.pharaoh.iter_mut().chain(self.json.iter_mut()) {
+            f.flush()?;
+        }
+        Ok(())
+    }
 }
