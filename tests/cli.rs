@@ -436,3 +436,35 @@ fn chunked_translation_equals_one_chunk() {
     };
     assert_eq!(run("2"), run("1000"));
 }
+
+#[test]
+fn a_corrupted_checkpoint_is_refused_naming_the_file() {
+    let t = trained();
+    let copy = t.dir.join("corrupt-model");
+    for entry in ["config.toml", "tokenizer.json"] {
+        std::fs::create_dir_all(copy.join("best")).unwrap();
+        std::fs::copy(t.model.join(entry), copy.join(entry)).unwrap();
+    }
+    for entry in ["model.safetensors", "state.json", "checksums.json"] {
+        std::fs::copy(
+            t.model.join("best").join(entry),
+            copy.join("best").join(entry),
+        )
+        .unwrap();
+    }
+    let weights = copy.join("best/model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&weights, bytes).unwrap();
+    tolk()
+        .args(["translate", "--model", copy.to_str().unwrap()])
+        .write_stdin("ein mann\n")
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("checksum mismatch").and(predicate::str::contains(
+                "best/model.safetensors was modified or is corrupt",
+            )),
+        );
+}

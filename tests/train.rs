@@ -12,7 +12,7 @@ use tolk::config::{Config, ModelConfig};
 use tolk::model::Seq2Seq;
 use tolk::train::optimizer::Adam;
 use tolk::train::schedule::PlateauSchedule;
-use tolk::train::state::TrainingState;
+use tolk::train::state::{LossWindow, TrainingState};
 
 #[test]
 fn checkpoint_round_trip_is_exact() {
@@ -39,6 +39,13 @@ fn checkpoint_round_trip_is_exact() {
         target_tokens: 10,
         valid_bleu: Some(12.5),
         reinforce_baseline: Some(-1.25),
+        window: LossWindow {
+            loss_sum: 31.5,
+            tokens: 10,
+            target_tokens_at_start: 0,
+        },
+        validated_at: Some(1),
+        stopped_early: false,
     };
     let dir = tmp.path().join("last");
     checkpoint::save(&dir, &vs, Some(&opt), &state).unwrap();
@@ -171,8 +178,7 @@ fn a_crash_between_the_renames_falls_back_to_the_old_checkpoint() {
         schedule: PlateauSchedule::new(1e-3),
         elapsed_seconds: 0.0,
         target_tokens: 0,
-        valid_bleu: None,
-        reinforce_baseline: None,
+        ..TrainingState::fresh(1e-3)
     };
     let last = tmp.path().join("last");
     checkpoint::save(&last, &vs, None, &state(7)).unwrap();
@@ -206,4 +212,47 @@ fn a_crash_between_the_renames_falls_back_to_the_old_checkpoint() {
         .collect();
     names.sort();
     assert_eq!(names, vec!["last"], "no .old or .tmp left");
+}
+
+/// A byte flipped in the middle of `model.safetensors` (which still parses) is caught by the
+/// checkpoint's checksums; weights of a model with another vocabulary name the first tensor
+/// that does not fit.
+#[test]
+fn corrupt_and_mismatched_checkpoints_are_errors_naming_the_problem() {
+    let _rng = common::rng_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    tch::manual_seed(5);
+    let vs = VarStore::new(Device::Cpu);
+    let _model = Seq2Seq::new(&vs.root(), &ModelConfig::default(), 30, 30).unwrap();
+    let dir = tmp.path().join("best");
+    checkpoint::save(&dir, &vs, None, &TrainingState::fresh(1e-3)).unwrap();
+    assert!(dir.join("checksums.json").is_file());
+
+    // Another vocabulary: the first mismatching tensor in name order is named.
+    let mut other = VarStore::new(Device::Cpu);
+    let _m = Seq2Seq::new(&other.root(), &ModelConfig::default(), 30, 31).unwrap();
+    let err = format!(
+        "{:#}",
+        checkpoint::load_weights(&dir, &mut other, None).unwrap_err()
+    );
+    assert!(err.contains("model.safetensors: tensor decoder."), "{err}");
+    assert!(err.contains("the model expects"), "{err}");
+
+    // One byte flipped in the middle of the weights.
+    let weights = dir.join("model.safetensors");
+    let mut bytes = fs::read(&weights).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    fs::write(&weights, &bytes).unwrap();
+    let mut same = VarStore::new(Device::Cpu);
+    let _m = Seq2Seq::new(&same.root(), &ModelConfig::default(), 30, 30).unwrap();
+    let err = format!(
+        "{:#}",
+        checkpoint::load_weights(&dir, &mut same, None).unwrap_err()
+    );
+    assert!(err.starts_with("checksum mismatch: "), "{err}");
+    assert!(
+        err.contains("model.safetensors was modified or is corrupt"),
+        "{err}"
+    );
 }

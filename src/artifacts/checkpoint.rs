@@ -3,18 +3,22 @@
 //! moment leaves either the old or the new checkpoint, never a mix.
 //!
 //! A checkpoint directory holds `model.safetensors` (weights), `optimizer.safetensors`
-//! (optimizer moments, when saved) and `state.json` (whatever state the trainer needs to
-//! continue: the training loop's `TrainingState`).
+//! (optimizer moments, when saved), `state.json` (whatever state the trainer needs to
+//! continue: the training loop's `TrainingState`) and `checksums.json` (SHA-256 of each of
+//! them, see [`super::checksum`]), which loading verifies.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tch::nn::VarStore;
+use tch::Tensor;
 
 use super::atomic::sync_dir;
+use super::checksum::{self, MANIFEST};
 
 /// Optimizer state that a checkpoint stores beside the weights (e.g. Adam's moments).
 pub trait OptimizerState {
@@ -52,15 +56,23 @@ pub fn save(
         fs::remove_dir_all(&tmp)?;
     }
     fs::create_dir_all(&tmp)?;
-    write_synced(&tmp.join("model.safetensors"), |p| {
+    let mut files = vec!["model.safetensors"];
+    write_synced(&tmp.join(files[0]), |p| {
         vs.save(p)
             .with_context(|| format!("writing {}", p.display()))
     })?;
     if let Some(opt) = optimizer {
+        files.push("optimizer.safetensors");
         write_synced(&tmp.join("optimizer.safetensors"), |p| opt.save(p))?;
     }
+    files.push("state.json");
     write_synced(&tmp.join("state.json"), |p| {
         fs::write(p, serde_json::to_string_pretty(state)?)
+            .with_context(|| format!("writing {}", p.display()))
+    })?;
+    let manifest = checksum::manifest_of(&tmp, &files)?;
+    write_synced(&tmp.join(MANIFEST), |p| {
+        fs::write(p, serde_json::to_string_pretty(&manifest)?)
             .with_context(|| format!("writing {}", p.display()))
     })?;
     sync_dir(&tmp)?;
@@ -97,17 +109,67 @@ pub fn load_state<S: DeserializeOwned>(dir: &Path) -> anyhow::Result<S> {
         .with_context(|| format!("{}: invalid training state", path.display()))
 }
 
-/// Loads weights (and optimizer state, when given) from a checkpoint directory.
+/// Verifies the checksums of a checkpoint directory, then loads its weights into `vs` (and
+/// optimizer state, when given). A checkpoint without `checksums.json` (written before tolk
+/// recorded them) loads with a warning.
+///
+/// Errors: a checksum mismatch naming the file; weights of another model, naming the first
+/// tensor (in name order) that is missing, unexpected or of another shape.
 pub fn load_weights(
     dir: &Path,
     vs: &mut VarStore,
     optimizer: Option<&mut dyn OptimizerState>,
 ) -> anyhow::Result<()> {
+    if !checksum::verify(dir)? {
+        tracing::warn!(
+            "{}: no {MANIFEST}; loaded without checking for corruption",
+            dir.display()
+        );
+    }
     let path = dir.join("model.safetensors");
-    vs.load(&path)
-        .with_context(|| format!("loading weights {}", path.display()))?;
+    copy_named(&path, vs)?;
     if let Some(opt) = optimizer {
         opt.load(&dir.join("optimizer.safetensors"))?;
+    }
+    Ok(())
+}
+
+/// Copies the tensors of the safetensors file `path` into the variables of `vs` by name.
+fn copy_named(path: &Path, vs: &mut VarStore) -> anyhow::Result<()> {
+    let stored: HashMap<String, Tensor> = Tensor::read_safetensors(path)
+        .with_context(|| format!("loading weights {}", path.display()))?
+        .into_iter()
+        .collect();
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    let hint = "the checkpoint is of another model: compare its config.toml";
+    for (name, var) in &vars {
+        let Some(src) = stored.get(name) else {
+            bail!("{}: tensor {name} is missing ({hint})", path.display());
+        };
+        if src.size() != var.size() || src.kind() != var.kind() {
+            bail!(
+                "{}: tensor {name} is {:?} {:?}, the model expects {:?} {:?} ({hint})",
+                path.display(),
+                src.kind(),
+                src.size(),
+                var.kind(),
+                var.size()
+            );
+        }
+        tch::no_grad(|| var.shallow_clone().f_copy_(src))
+            .with_context(|| format!("{}: copying tensor {name}", path.display()))?;
+    }
+    let mut extra: Vec<&String> = stored
+        .keys()
+        .filter(|k| !vars.iter().any(|(n, _)| n == *k))
+        .collect();
+    extra.sort();
+    if let Some(name) = extra.first() {
+        bail!(
+            "{}: tensor {name} is not part of this model ({hint})",
+            path.display()
+        );
     }
     Ok(())
 }

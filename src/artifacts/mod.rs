@@ -6,6 +6,7 @@
 
 pub mod atomic;
 pub mod checkpoint;
+pub mod checksum;
 pub mod metrics_log;
 pub mod model_dir;
 

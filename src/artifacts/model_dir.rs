@@ -6,6 +6,8 @@
 //!   tokenizer.json               joint BPE model (or tokenizer.src.json + tokenizer.tgt.json)
 //!   best/model.safetensors       checkpoint "best": weights with the best validation BLEU (+ state.json)
 //!   last/{model,optimizer}.safetensors, state.json   checkpoint "last": the latest, for --resume
+//!   step-N/                      with keep_checkpoints > 1: the newest saves, by update
+//!   */checksums.json             SHA-256 of each file of a checkpoint, verified on load
 //!   metrics.csv                  one row per validation
 //! ```
 
@@ -65,6 +67,30 @@ impl ModelDir {
     pub fn last(&self) -> PathBuf {
         self.checkpoint(LAST)
     }
+    /// `step-N/`: the checkpoint after update `step`, kept with `keep_checkpoints` > 1.
+    pub fn step_checkpoint(&self, step: usize) -> PathBuf {
+        self.checkpoint(&format!("step-{step}"))
+    }
+
+    /// The `step-N/` checkpoints present, oldest first.
+    ///
+    /// Errors: the directory cannot be listed.
+    pub fn step_checkpoints(&self) -> anyhow::Result<Vec<(usize, PathBuf)>> {
+        let entries = std::fs::read_dir(&self.root)
+            .with_context(|| format!("listing {}", self.root.display()))?;
+        let mut found = Vec::new();
+        for entry in entries {
+            let entry = entry.with_context(|| format!("listing {}", self.root.display()))?;
+            let name = entry.file_name();
+            let step = name.to_str().and_then(|n| n.strip_prefix("step-"));
+            if let Some(step) = step.and_then(|n| n.parse::<usize>().ok()) {
+                found.push((step, entry.path()));
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
     /// `metrics.csv`.
     pub fn metrics(&self) -> PathBuf {
         self.root.join("metrics.csv")

@@ -43,6 +43,9 @@ pub struct Truncation {
     pub kept: usize,
 }
 
+/// Per source: where it was cut, if it was.
+type Truncations = Vec<Option<Truncation>>;
+
 impl Translation {
     /// The translation of an empty (or whitespace-only) source: no text, no model run.
     fn empty(keep_attention: bool) -> Self {
@@ -199,7 +202,7 @@ impl<M: StepModel> Translator<M> {
         &self,
         texts: &[&str],
         limit: usize,
-    ) -> Result<(Vec<Vec<i64>>, Vec<Option<Truncation>>), Error> {
+    ) -> Result<(Vec<Vec<i64>>, Truncations), Error> {
         let mut ids = self.src_subwords.encode_batch(texts)?;
         let truncations = ids
             .iter_mut()

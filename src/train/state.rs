@@ -1,4 +1,6 @@
-//! The training state saved with every checkpoint (`state.json`).
+//! The training state saved with every checkpoint (`state.json`): with the weights and the
+//! optimizer moments it is everything a resumed run needs to continue exactly as an
+//! uninterrupted one would.
 
 use serde::{Deserialize, Serialize};
 
@@ -24,4 +26,44 @@ pub struct TrainingState {
     /// Hard attention: the REINFORCE reward baseline.
     #[serde(default)]
     pub reinforce_baseline: Option<f64>,
+    /// Training loss since the last validation (the next metrics row's `train_loss`).
+    #[serde(default)]
+    pub window: LossWindow,
+    /// Step of the last validation, if any (so a resumed run does not validate it twice).
+    #[serde(default)]
+    pub validated_at: Option<usize>,
+    /// Early stopping ended the run; `--resume` has nothing left to do. (A run that used up
+    /// its budget can be resumed with a larger one.)
+    #[serde(default)]
+    pub stopped_early: bool,
+}
+
+/// Sums for the training loss reported at the next validation.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct LossWindow {
+    /// Σ cross entropy × target tokens over the updates since the last validation.
+    pub loss_sum: f64,
+    /// Target tokens of those updates.
+    pub tokens: usize,
+    /// `target_tokens` of the run when the window started.
+    pub target_tokens_at_start: u64,
+}
+
+impl TrainingState {
+    /// The state of a new run with learning rate `learning_rate`.
+    pub fn fresh(learning_rate: f64) -> Self {
+        Self {
+            step: 0,
+            epoch: 0,
+            batch_in_epoch: 0,
+            schedule: PlateauSchedule::new(learning_rate),
+            elapsed_seconds: 0.0,
+            target_tokens: 0,
+            valid_bleu: None,
+            reinforce_baseline: None,
+            window: LossWindow::default(),
+            validated_at: None,
+            stopped_early: false,
+        }
+    }
 }

@@ -12,8 +12,8 @@ use tracing::info;
 
 use super::optimizer::Adam;
 use super::prepare::{prepare, PreparedData, ValidSet};
-use super::schedule::{Decision, PlateauSchedule};
-use super::state::TrainingState;
+use super::schedule::Decision;
+use super::state::{LossWindow, TrainingState};
 use super::update::train_step;
 use super::validation::validate;
 use crate::artifacts::metrics_log::{self, MetricsRow};
@@ -66,10 +66,13 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
         .sum();
     info!(parameters = n_params, ?device, "model built");
     let mut opt = Adam::new(vs.variables(), tc.learning_rate, tc.adam_betas, tc.adam_eps);
-    let state = if resume {
-        resume_state(&md, &mut vs, &mut opt)?
-    } else {
-        fresh_state(tc.learning_rate)
+    let state = match checkpoint::locate(&md.last()) {
+        Some(dir) if resume => resume_state(&md, &dir, &mut vs, &mut opt)?,
+        _ => {
+            // A run killed before its first checkpoint may have logged a validation row.
+            metrics_log::truncate_after(&md.metrics(), 0)?;
+            TrainingState::fresh(tc.learning_rate)
+        }
     };
     let PreparedData {
         src_subwords,
@@ -88,27 +91,29 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
         translator: Translator::new(&model, src_subwords, tgt_subwords, device, None, greedy),
         valid,
         opt,
-        window: Window::starting_at(state.target_tokens),
+        window_started: Instant::now(),
         elapsed_before: state.elapsed_seconds,
         session_start: Instant::now(),
         state,
         last_loss: f64::NAN,
-        validated_at: usize::MAX,
     };
     trainer.run(&examples, &lengths)
 }
 
 /// Creates the model directory, refuses to overwrite a run unless resuming (and to resume
-/// with another model), and writes the config.
+/// with another model), and writes the config. Resuming a run killed before its first
+/// checkpoint starts it from scratch, with a warning.
 fn open_model_dir(config: &Config, resume: bool) -> anyhow::Result<ModelDir> {
     let md = ModelDir::new(&config.training.model_dir);
     fs::create_dir_all(&md.root)
         .with_context(|| format!("creating model directory {}", md.root.display()))?;
     let last = checkpoint::locate(&md.last());
-    if resume {
-        if last.is_none() {
-            bail!("--resume: no checkpoint in {}", md.last().display());
-        }
+    if resume && last.is_none() {
+        tracing::warn!(
+            "--resume: no checkpoint in {} yet; starting the run from scratch",
+            md.last().display()
+        );
+    } else if resume {
         let saved = Config::from_file(&md.config())?;
         if saved.model != config.model || saved.subword != config.subword {
             bail!(
@@ -126,26 +131,17 @@ fn open_model_dir(config: &Config, resume: bool) -> anyhow::Result<ModelDir> {
     Ok(md)
 }
 
-/// The state of a new run.
-fn fresh_state(learning_rate: f64) -> TrainingState {
-    TrainingState {
-        step: 0,
-        epoch: 0,
-        batch_in_epoch: 0,
-        schedule: PlateauSchedule::new(learning_rate),
-        elapsed_seconds: 0.0,
-        target_tokens: 0,
-        valid_bleu: None,
-        reinforce_baseline: None,
-    }
-}
-
-/// Loads weights, optimizer moments and state from `last/`, and drops metrics rows logged
-/// after it (the lost part of a killed run).
-fn resume_state(md: &ModelDir, vs: &mut VarStore, opt: &mut Adam) -> anyhow::Result<TrainingState> {
-    let dir = checkpoint::locate(&md.last()).context("--resume: no checkpoint")?;
-    checkpoint::load_weights(&dir, vs, Some(opt))?;
-    let state: TrainingState = checkpoint::load_state(&dir)?;
+/// Loads weights, optimizer moments and state from the checkpoint `dir` (`last/`, or
+/// `last.old/` after a crash between its renames), and drops metrics rows logged after it
+/// (the lost part of a killed run).
+fn resume_state(
+    md: &ModelDir,
+    dir: &std::path::Path,
+    vs: &mut VarStore,
+    opt: &mut Adam,
+) -> anyhow::Result<TrainingState> {
+    checkpoint::load_weights(dir, vs, Some(opt))?;
+    let state: TrainingState = checkpoint::load_state(dir)?;
     opt.step = state.step as i64;
     metrics_log::truncate_after(&md.metrics(), state.step)?;
     info!(
@@ -157,25 +153,6 @@ fn resume_state(md: &ModelDir, vs: &mut VarStore, opt: &mut Adam) -> anyhow::Res
     Ok(state)
 }
 
-/// Training loss and throughput since the last validation.
-struct Window {
-    loss_sum: f64,
-    tokens: usize,
-    started: Instant,
-    target_tokens_at_start: u64,
-}
-
-impl Window {
-    fn starting_at(target_tokens: u64) -> Self {
-        Self {
-            loss_sum: 0.0,
-            tokens: 0,
-            started: Instant::now(),
-            target_tokens_at_start: target_tokens,
-        }
-    }
-}
-
 /// A run in progress.
 struct Trainer<'a> {
     config: &'a Config,
@@ -185,13 +162,12 @@ struct Trainer<'a> {
     valid: ValidSet,
     opt: Adam,
     state: TrainingState,
-    window: Window,
+    /// When the loss window (`state.window`) of this session started, for tokens/s.
+    window_started: Instant,
     /// Training seconds of earlier sessions of this run (before a resume).
     elapsed_before: f64,
     session_start: Instant,
     last_loss: f64,
-    /// Step of the last validation.
-    validated_at: usize,
 }
 
 impl Trainer<'_> {
@@ -203,7 +179,11 @@ impl Trainer<'_> {
         lengths: &[(usize, usize)],
     ) -> anyhow::Result<TrainSummary> {
         let tc = &self.config.training;
-        while self.state.epoch < tc.max_epochs {
+        if self.state.stopped_early {
+            info!(step = self.state.step, "the run had already stopped early");
+            return Ok(self.summary());
+        }
+        while self.state.epoch < tc.max_epochs && !self.out_of_budget() {
             if self.run_epoch(examples, lengths)? {
                 break;
             }
@@ -213,16 +193,27 @@ impl Trainer<'_> {
                 break;
             }
         }
-        if self.validated_at != self.state.step {
+        if self.state.validated_at != Some(self.state.step) {
             self.validate_and_checkpoint()?;
         }
-        Ok(TrainSummary {
+        Ok(self.summary())
+    }
+
+    fn summary(&self) -> TrainSummary {
+        TrainSummary {
             steps: self.state.step,
             last_loss: self.last_loss,
             best_valid_bleu: self.state.schedule.best,
             elapsed_seconds: self.state.elapsed_seconds,
             target_tokens: self.state.target_tokens,
-        })
+        }
+    }
+
+    /// Whether `max_steps` or `max_minutes` is used up.
+    fn out_of_budget(&self) -> bool {
+        let tc = &self.config.training;
+        (tc.max_steps > 0 && self.state.step >= tc.max_steps)
+            || (tc.max_minutes > 0.0 && self.state.elapsed_seconds >= tc.max_minutes * 60.0)
     }
 
     /// The rest of the current epoch; returns whether the run stops (budget or early stopping).
@@ -243,22 +234,23 @@ impl Trainer<'_> {
                 .collect();
             self.update(&Batch::new(&pairs, device))?;
             bar.inc(1);
-            if self.state.step.is_multiple_of(tc.log_every.max(1)) {
+            let step = self.state.step;
+            if step.is_multiple_of(tc.log_every.max(1)) {
                 let tps = (self.state.target_tokens - epoch_start.1) as f64
                     / epoch_start.0.elapsed().as_secs_f64().max(1e-9);
-                log_progress(&bar, self.state.step, self.last_loss, tps);
+                log_progress(&bar, step, self.last_loss, tps);
             }
-            let out_of_budget = (tc.max_steps > 0 && self.state.step >= tc.max_steps)
-                || (tc.max_minutes > 0.0 && self.state.elapsed_seconds >= tc.max_minutes * 60.0);
             let mut stop = false;
-            let validate_now =
-                tc.validate_every > 0 && self.state.step.is_multiple_of(tc.validate_every);
-            if validate_now && self.validate_and_checkpoint()? == Decision::Stop {
-                info!(step = self.state.step, "early stopping");
-                stop = true;
+            if tc.validate_every > 0 && step.is_multiple_of(tc.validate_every) {
+                if self.validate_and_checkpoint()? == Decision::Stop {
+                    info!(step, "early stopping");
+                    stop = true;
+                }
+            } else if tc.checkpoint_every > 0 && step.is_multiple_of(tc.checkpoint_every) {
+                self.save_last()?;
             }
-            if out_of_budget {
-                info!(step = self.state.step, "training budget reached");
+            if self.out_of_budget() {
+                info!(step, "training budget reached");
                 stop = true;
             }
             if stop {
@@ -270,7 +262,8 @@ impl Trainer<'_> {
         Ok(false)
     }
 
-    /// One update and the counters it advances.
+    /// One update and the counters it advances ([`train_step`] reseeds dropout from the seed
+    /// and the update number, so a resumed run draws what an uninterrupted one would).
     fn update(&mut self, batch: &Batch) -> anyhow::Result<()> {
         let tc = &self.config.training;
         let model = *self.translator.model();
@@ -290,16 +283,15 @@ impl Trainer<'_> {
         s.batch_in_epoch += 1;
         s.target_tokens += batch.target_tokens as u64;
         s.elapsed_seconds = self.elapsed_before + self.session_start.elapsed().as_secs_f64();
-        self.window.loss_sum += report.cross_entropy * batch.target_tokens as f64;
-        self.window.tokens += batch.target_tokens;
+        s.window.loss_sum += report.cross_entropy * batch.target_tokens as f64;
+        s.window.tokens += batch.target_tokens;
         Ok(())
     }
 
     /// Validates, logs a metrics row, advances the schedule, saves `best/` on a new best and
-    /// `last/` always.
+    /// `last/` always (marked `stopped_early` on early stopping).
     fn validate_and_checkpoint(&mut self) -> anyhow::Result<Decision> {
         let (tc, dc) = (&self.config.training, &self.config.decoding);
-        self.validated_at = self.state.step;
         let started = Instant::now();
         let scores = validate(
             &self.translator,
@@ -308,11 +300,11 @@ impl Trainer<'_> {
             dc.batch_tokens,
         )?;
         let state = &mut self.state;
-        let secs = self.window.started.elapsed().as_secs_f64() - started.elapsed().as_secs_f64();
+        let secs = self.window_started.elapsed().as_secs_f64() - started.elapsed().as_secs_f64();
         let row = MetricsRow {
             step: state.step,
             epoch: state.epoch,
-            train_loss: self.window.loss_sum / self.window.tokens.max(1) as f64,
+            train_loss: state.window.loss_sum / state.window.tokens.max(1) as f64,
             valid_loss: scores.loss,
             valid_ppl: scores.loss.exp(),
             valid_bleu: scores.bleu,
@@ -320,7 +312,7 @@ impl Trainer<'_> {
             learning_rate: state.schedule.lr,
             elapsed_s: state.elapsed_seconds,
             target_tokens: state.target_tokens,
-            train_tokens_per_s: (state.target_tokens - self.window.target_tokens_at_start) as f64
+            train_tokens_per_s: (state.target_tokens - state.window.target_tokens_at_start) as f64
                 / secs.max(1e-9),
         };
         metrics_log::append(&self.md.metrics(), &row)?;
@@ -341,6 +333,13 @@ impl Trainer<'_> {
             seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
             "validation"
         );
+        state.validated_at = Some(state.step);
+        state.stopped_early |= decision == Decision::Stop;
+        state.window = LossWindow {
+            target_tokens_at_start: state.target_tokens,
+            ..LossWindow::default()
+        };
+        self.window_started = Instant::now();
         if decision == Decision::NewBest {
             let best_state = TrainingState {
                 valid_bleu: Some(scores.bleu),
@@ -348,9 +347,24 @@ impl Trainer<'_> {
             };
             checkpoint::save(&self.md.best(), self.vs, None, &best_state)?;
         }
-        checkpoint::save(&self.md.last(), self.vs, Some(&self.opt), state)?;
-        self.window = Window::starting_at(state.target_tokens);
+        self.save_last()?;
         Ok(decision)
+    }
+
+    /// Writes `last/` (weights, optimizer moments, state); with `keep_checkpoints` K > 1 also
+    /// `step-N/`, keeping the newest K of those.
+    fn save_last(&self) -> anyhow::Result<()> {
+        checkpoint::save(&self.md.last(), self.vs, Some(&self.opt), &self.state)?;
+        let keep = self.config.training.keep_checkpoints;
+        if keep > 1 {
+            let step = self.state.step;
+            checkpoint::save(&self.md.step_checkpoint(step), self.vs, None, &self.state)?;
+            for (_, old) in self.md.step_checkpoints()?.iter().rev().skip(keep) {
+                fs::remove_dir_all(old)
+                    .with_context(|| format!("removing old checkpoint {}", old.display()))?;
+            }
+        }
+        Ok(())
     }
 }
 
