@@ -1,0 +1,66 @@
+//! Inputs that fuzzing (fuzz/, docs/robustness.md) found to crash a reader, kept as regression
+//! tests: each must now be an error with a message, not a panic.
+
+use std::path::Path;
+
+use tolk::subword::SubwordModel;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz")
+        .join(name)
+}
+
+/// tokenizers 0.22 panics (`expect("Helper")`) on a JSON syntax error inside the decoder
+/// field; found by the `tokenizer` fuzz target on 2026-12-02.
+#[test]
+fn a_tokenizer_json_with_a_syntax_error_in_its_decoder_is_an_error() {
+    let path = fixture("tokenizer_decoder_syntax_error.json");
+    let err = SubwordModel::load(&path).unwrap_err().to_string();
+    assert!(err.contains("not a valid tokenizer.json"), "{err}");
+    assert!(err.contains("tokenizer_decoder_syntax_error.json"), "{err}");
+}
+
+/// A UTF-8 byte order mark at the start of the input is an encoding artefact: dropped from
+/// line 1 only (a BOM later in the text is kept as text); CRLF is read as LF.
+#[test]
+fn a_bom_on_line_one_is_dropped_and_crlf_is_read_as_lf() {
+    use tolk::data::corpus::LineReader;
+    use tolk::data::{BadLinePolicy, InputLines};
+    let bytes: &'static [u8] = b"\xEF\xBB\xBFein mann\r\n\xEF\xBB\xBFzwei\r\n";
+    let mut input = InputLines::new(
+        LineReader::from_reader("in", Box::new(bytes)),
+        BadLinePolicy::Fail,
+    );
+    let (lines, err) = input.next_chunk(10);
+    assert!(err.is_none());
+    assert_eq!(lines, vec!["ein mann", "\u{feff}zwei"]);
+}
+
+/// A model directory that cannot be created is an error naming it, before any work is done.
+#[test]
+fn an_uncreatable_model_directory_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let mut config = tolk::config::Config::default();
+    config.training.model_dir = file.join("model");
+    let err = format!("{:#}", tolk::train::train(&config, false).unwrap_err());
+    assert!(err.contains("creating model directory"), "{err}");
+    assert!(err.contains("a-file/model"), "{err}");
+}
+
+/// A value of the wrong type names the key's line; a missing data file names the file.
+#[test]
+fn a_mistyped_value_and_a_missing_file_are_errors_naming_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("c.toml");
+    std::fs::write(&p, "[training]\nmax_steps = \"ten\"\n").unwrap();
+    let err = format!("{:#}", tolk::config::Config::from_file(&p).unwrap_err());
+    assert!(err.contains("c.toml") && err.contains("line 2"), "{err}");
+    assert!(err.contains("invalid type: string \"ten\""), "{err}");
+
+    let missing = tmp.path().join("missing.de");
+    let err = tolk::data::read_lines(&missing).unwrap_err().to_string();
+    assert!(err.contains("missing.de: cannot read file"), "{err}");
+}
