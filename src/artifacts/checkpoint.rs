@@ -56,6 +56,37 @@ pub fn save(
         fs::remove_dir_all(&tmp)?;
     }
     fs::create_dir_all(&tmp)?;
+    if let Err(e) = write_files(&tmp, vs, optimizer, state) {
+        // Do not leave a partial checkpoint behind (on a full disk it holds the space the
+        // next attempt needs); the previous checkpoint is untouched.
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e.context(format!(
+            "saving checkpoint {} failed; the previous one is kept",
+            dir.display()
+        )));
+    }
+    sync_dir(&tmp)?;
+    if dir.exists() {
+        if old.exists() {
+            fs::remove_dir_all(&old)?;
+        }
+        fs::rename(dir, &old)?;
+    }
+    fs::rename(&tmp, dir)?;
+    sync_dir(parent)?;
+    if old.exists() {
+        fs::remove_dir_all(&old)?;
+    }
+    Ok(())
+}
+
+/// Writes the files of a checkpoint into `tmp`, each fsynced, the checksum manifest last.
+fn write_files(
+    tmp: &Path,
+    vs: &VarStore,
+    optimizer: Option<&dyn OptimizerState>,
+    state: &impl Serialize,
+) -> anyhow::Result<()> {
     let mut files = vec!["model.safetensors"];
     write_synced(&tmp.join(files[0]), |p| {
         vs.save(p)
@@ -70,23 +101,11 @@ pub fn save(
         fs::write(p, serde_json::to_string_pretty(state)?)
             .with_context(|| format!("writing {}", p.display()))
     })?;
-    let manifest = checksum::manifest_of(&tmp, &files)?;
+    let manifest = checksum::manifest_of(tmp, &files)?;
     write_synced(&tmp.join(MANIFEST), |p| {
         fs::write(p, serde_json::to_string_pretty(&manifest)?)
             .with_context(|| format!("writing {}", p.display()))
     })?;
-    sync_dir(&tmp)?;
-    if dir.exists() {
-        if old.exists() {
-            fs::remove_dir_all(&old)?;
-        }
-        fs::rename(dir, &old)?;
-    }
-    fs::rename(&tmp, dir)?;
-    sync_dir(parent)?;
-    if old.exists() {
-        fs::remove_dir_all(&old)?;
-    }
     Ok(())
 }
 
