@@ -3,14 +3,16 @@
 //! Layers point one way: data → batch → model → search → metrics, with the artifacts (model
 //! directory, checkpoints) below training and decoding, and the CLI (`src/bin/tolk/`) as a thin
 //! layer on top. One concept per module:
-//! - [`data`]: reading parallel corpora, length filtering, token-based batching.
+//! - [`data`]: reading parallel corpora and translation input, length filtering, token-based
+//!   batching.
 //! - [`subword`]: BPE segmentation (Hugging Face `tokenizers`).
 //! - [`batch`]: padded id tensors of a batch of sentence pairs.
 //! - [`model`]: encoder, attention, decoders, deep output (Bahdanau et al. 2015; Luong et al.
 //!   2015).
 //! - [`decode`]: the [`decode::StepModel`] interface, greedy and beam search, shortlist,
 //!   alignments, the [`decode::Translator`] with its resolved options.
-//! - [`artifacts`]: model directory, named checkpoints, metrics.csv, atomic writes.
+//! - [`artifacts`]: model directory, named checkpoints with checksums, metrics.csv, atomic
+//!   writes.
 //! - [`train`]: loss, objective, optimiser, schedule, training state, one update, the loop.
 //! - [`metrics`]: BLEU and chrF exactly as sacreBLEU 2.x computes them.
 //! - [`plot`]: attention heatmaps and learning curves.

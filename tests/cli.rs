@@ -468,3 +468,20 @@ fn a_corrupted_checkpoint_is_refused_naming_the_file() {
             )),
         );
 }
+
+#[test]
+fn resume_with_another_model_config_is_refused() {
+    let t = trained();
+    tolk()
+        .args([
+            "train",
+            t.dir.join("tiny.toml").to_str().unwrap(),
+            "--resume",
+        ])
+        .args(["--set", "model.decoder_hidden=40"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "holds a different model or subword setup than this config",
+        ));
+}

@@ -64,3 +64,21 @@ fn a_mistyped_value_and_a_missing_file_are_errors_naming_them() {
     let err = tolk::data::read_lines(&missing).unwrap_err().to_string();
     assert!(err.contains("missing.de: cannot read file"), "{err}");
 }
+
+/// The `score` fuzz target's one finding: BLEU 100.00000000000004 for a hypothesis equal to
+/// its reference up to a trailing vertical tab. sacreBLEU 2.6.0 computes exactly the same
+/// number (exp of the mean log precision rounds one ulp over 100), so tolk keeps it; the fuzz
+/// target's range check allows that rounding.
+#[test]
+fn bleu_may_round_one_ulp_over_100_exactly_as_sacrebleu() {
+    let bytes = std::fs::read(fixture("score_bleu_one_ulp_over_100.bin")).unwrap();
+    let nul = bytes.iter().position(|&b| b == 0).unwrap();
+    let hyp = String::from_utf8(bytes[..nul].to_vec()).unwrap();
+    let reference = String::from_utf8(bytes[nul + 1..].to_vec()).unwrap();
+    let hyps = vec![hyp.trim_end_matches('\n').to_string()];
+    let refs = vec![reference.trim_end_matches('\n').to_string()];
+    assert_eq!(hyps, ["\u{1}\u{8}. th.\u{b}"]);
+    let bleu = tolk::metrics::corpus_bleu(&hyps, &[&refs]).score;
+    assert_eq!(bleu, 100.00000000000004);
+    assert_eq!(tolk::metrics::corpus_chrf(&hyps, &[&refs]).score, 100.0);
+}

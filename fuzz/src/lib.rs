@@ -181,7 +181,7 @@ pub fn checkpoint(data: &[u8]) {
 }
 
 /// `tolk score`'s input: hypothesis and reference files (split at the first NUL); when both
-/// read and have as many lines, BLEU and chrF must lie in 0..=100.
+/// read and have as many lines, BLEU and chrF must lie in 0..=100 (up to rounding).
 pub fn score(data: &[u8]) {
     let (hyp, reference) = split(data);
     let (Ok(hyps), Ok(refs)) = (read_all(hyp), read_all(reference)) else {
@@ -192,8 +192,11 @@ pub fn score(data: &[u8]) {
     }
     let bleu = corpus_bleu(&hyps, &[&refs]).score;
     let chrf = corpus_chrf(&hyps, &[&refs]).score;
-    assert!((0.0..=100.0).contains(&bleu), "BLEU {bleu}");
-    assert!((0.0..=100.0).contains(&chrf), "chrF {chrf}");
+    // exp(mean log precision) may round a few ulps over 100, as in sacreBLEU (found by this
+    // target; tests/robustness.rs).
+    let in_range = |v: f64| (0.0..=100.0 + 1e-9).contains(&v);
+    assert!(in_range(bleu), "BLEU {bleu}");
+    assert!(in_range(chrf), "chrF {chrf}");
 }
 
 /// A translator over a tiny random model with a tiny BPE model, built once per thread
