@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use tolk::artifacts::model_dir::LAST;
-use tolk::data::{BadLinePolicy, InputLines};
+use tolk::data::{BadLinePolicy, CorpusError, InputLines};
 use tolk::decode::{AlignmentRecord, TranslateOverrides, Translation, Translator};
 use tolk::runtime::{device_from, set_threads};
 
@@ -103,8 +103,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         warn_truncated(&translations, sentences);
         tokens += out.write(&translator, sentences, &lines, &translations)?;
         sentences += lines.len();
-        if let Some(e) = error {
-            bail!("{e} (--on-bad-line skip translates such a line as an empty line)");
+        match error {
+            Some(e @ CorpusError::InvalidUtf8 { .. }) => {
+                bail!("{e} (--on-bad-line skip translates such a line as an empty line)")
+            }
+            Some(e) => return Err(e.into()),
+            None => {}
         }
         if lines.len() < args.chunk_lines.max(1) {
             break;
