@@ -42,7 +42,6 @@ fn checkpoint_round_trip_is_exact() {
         window: LossWindow {
             loss_sum: 31.5,
             tokens: 10,
-            target_tokens_at_start: 0,
         },
         validated_at: Some(1),
         stopped_early: false,

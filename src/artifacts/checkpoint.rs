@@ -7,7 +7,7 @@
 //! continue: the training loop's `TrainingState`) and `checksums.json` (SHA-256 of each of
 //! them, see [`super::checksum`]), which loading verifies.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -97,16 +97,17 @@ fn write_files(
         write_synced(&tmp.join("optimizer.safetensors"), |p| opt.save(p))?;
     }
     files.push("state.json");
-    write_synced(&tmp.join("state.json"), |p| {
-        fs::write(p, serde_json::to_string_pretty(state)?)
-            .with_context(|| format!("writing {}", p.display()))
-    })?;
+    write_json_synced(&tmp.join("state.json"), state)?;
     let manifest = checksum::manifest_of(tmp, &files)?;
-    write_synced(&tmp.join(MANIFEST), |p| {
-        fs::write(p, serde_json::to_string_pretty(&manifest)?)
+    write_json_synced(&tmp.join(MANIFEST), &manifest)
+}
+
+/// Writes `value` as pretty JSON to `path`, fsyncing the file.
+fn write_json_synced(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
+    write_synced(path, |p| {
+        fs::write(p, serde_json::to_string_pretty(value)?)
             .with_context(|| format!("writing {}", p.display()))
-    })?;
-    Ok(())
+    })
 }
 
 /// The checkpoint directory to read: `dir`, or `dir.old` if a crash happened between the two
@@ -179,9 +180,10 @@ fn copy_named(path: &Path, vs: &mut VarStore) -> anyhow::Result<()> {
         tch::no_grad(|| var.shallow_clone().f_copy_(src))
             .with_context(|| format!("{}: copying tensor {name}", path.display()))?;
     }
+    let known: HashSet<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
     let mut extra: Vec<&String> = stored
         .keys()
-        .filter(|k| !vars.iter().any(|(n, _)| n == *k))
+        .filter(|k| !known.contains(k.as_str()))
         .collect();
     extra.sort();
     if let Some(name) = extra.first() {

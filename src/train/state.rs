@@ -45,8 +45,6 @@ pub struct LossWindow {
     pub loss_sum: f64,
     /// Target tokens of those updates.
     pub tokens: usize,
-    /// `target_tokens` of the run when the window started.
-    pub target_tokens_at_start: u64,
 }
 
 impl TrainingState {

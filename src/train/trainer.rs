@@ -49,7 +49,7 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
     let tc = &config.training;
     set_threads(tc.threads);
     let device = device_from(&tc.device).context("training.device")?;
-    let md = open_model_dir(config, resume)?;
+    let (md, resume_from) = open_model_dir(config, resume)?;
     let data = prepare(config, &md)?;
     tch::manual_seed(tc.seed as i64);
     let mut vs = VarStore::new(device);
@@ -66,9 +66,9 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
         .sum();
     info!(parameters = n_params, ?device, "model built");
     let mut opt = Adam::new(vs.variables(), tc.learning_rate, tc.adam_betas, tc.adam_eps);
-    let state = match checkpoint::locate(&md.last()) {
-        Some(dir) if resume => resume_state(&md, &dir, &mut vs, &mut opt)?,
-        _ => {
+    let state = match resume_from {
+        Some(dir) => resume_state(&md, &dir, &mut vs, &mut opt)?,
+        None => {
             // A run killed before its first checkpoint may have logged a validation row.
             metrics_log::truncate_after(&md.metrics(), 0)?;
             TrainingState::fresh(tc.learning_rate)
@@ -91,7 +91,7 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
         translator: Translator::new(&model, src_subwords, tgt_subwords, device, None, greedy),
         valid,
         opt,
-        window_started: Instant::now(),
+        throughput: Throughput::starting_at(state.target_tokens),
         elapsed_before: state.elapsed_seconds,
         session_start: Instant::now(),
         state,
@@ -101,9 +101,13 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
 }
 
 /// Creates the model directory, refuses to overwrite a run unless resuming (and to resume
-/// with another model), and writes the config. Resuming a run killed before its first
-/// checkpoint starts it from scratch, with a warning.
-fn open_model_dir(config: &Config, resume: bool) -> anyhow::Result<ModelDir> {
+/// with another model), and writes the config. Returns it with the checkpoint to resume
+/// from; resuming a run killed before its first checkpoint starts it from scratch, with a
+/// warning.
+fn open_model_dir(
+    config: &Config,
+    resume: bool,
+) -> anyhow::Result<(ModelDir, Option<std::path::PathBuf>)> {
     let md = ModelDir::new(&config.training.model_dir);
     fs::create_dir_all(&md.root)
         .with_context(|| format!("creating model directory {}", md.root.display()))?;
@@ -128,7 +132,7 @@ fn open_model_dir(config: &Config, resume: bool) -> anyhow::Result<ModelDir> {
         );
     }
     write_file_atomic(&md.config(), config.to_toml().as_bytes())?;
-    Ok(md)
+    Ok((md, last.filter(|_| resume)))
 }
 
 /// Loads weights, optimizer moments and state from the checkpoint `dir` (`last/`, or
@@ -153,6 +157,22 @@ fn resume_state(
     Ok(state)
 }
 
+/// Wall-clock throughput since a moment of this session (not saved: a resumed run measures
+/// its own).
+struct Throughput {
+    started: Instant,
+    target_tokens_at_start: u64,
+}
+
+impl Throughput {
+    fn starting_at(target_tokens: u64) -> Self {
+        Self {
+            started: Instant::now(),
+            target_tokens_at_start: target_tokens,
+        }
+    }
+}
+
 /// A run in progress.
 struct Trainer<'a> {
     config: &'a Config,
@@ -162,8 +182,8 @@ struct Trainer<'a> {
     valid: ValidSet,
     opt: Adam,
     state: TrainingState,
-    /// When the loss window (`state.window`) of this session started, for tokens/s.
-    window_started: Instant,
+    /// Tokens/s since the last validation (or this session's start).
+    throughput: Throughput,
     /// Training seconds of earlier sessions of this run (before a resume).
     elapsed_before: f64,
     session_start: Instant,
@@ -300,7 +320,8 @@ impl Trainer<'_> {
             dc.batch_tokens,
         )?;
         let state = &mut self.state;
-        let secs = self.window_started.elapsed().as_secs_f64() - started.elapsed().as_secs_f64();
+        let secs =
+            self.throughput.started.elapsed().as_secs_f64() - started.elapsed().as_secs_f64();
         let row = MetricsRow {
             step: state.step,
             epoch: state.epoch,
@@ -312,7 +333,8 @@ impl Trainer<'_> {
             learning_rate: state.schedule.lr,
             elapsed_s: state.elapsed_seconds,
             target_tokens: state.target_tokens,
-            train_tokens_per_s: (state.target_tokens - state.window.target_tokens_at_start) as f64
+            train_tokens_per_s: (state.target_tokens - self.throughput.target_tokens_at_start)
+                as f64
                 / secs.max(1e-9),
         };
         metrics_log::append(&self.md.metrics(), &row)?;
@@ -335,11 +357,8 @@ impl Trainer<'_> {
         );
         state.validated_at = Some(state.step);
         state.stopped_early |= decision == Decision::Stop;
-        state.window = LossWindow {
-            target_tokens_at_start: state.target_tokens,
-            ..LossWindow::default()
-        };
-        self.window_started = Instant::now();
+        state.window = LossWindow::default();
+        self.throughput = Throughput::starting_at(state.target_tokens);
         if decision == Decision::NewBest {
             let best_state = TrainingState {
                 valid_bleu: Some(scores.bleu),

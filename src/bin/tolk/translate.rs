@@ -97,8 +97,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut out = Outputs::create(&args)?;
     let started = std::time::Instant::now();
     let (mut sentences, mut tokens) = (0usize, 0usize);
+    let chunk = args.chunk_lines.max(1);
     loop {
-        let (lines, error) = input.next_chunk(args.chunk_lines.max(1));
+        let (lines, error) = input.next_chunk(chunk);
         let translations = translator.translate(&lines)?;
         warn_truncated(&translations, sentences);
         tokens += out.write(&translator, sentences, &lines, &translations)?;
@@ -110,7 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Some(e) => return Err(e.into()),
             None => {}
         }
-        if lines.len() < args.chunk_lines.max(1) {
+        if lines.len() < chunk {
             break;
         }
     }
