@@ -47,6 +47,13 @@ pub struct DataConfig {
     pub max_src_len: usize,
     /// Training pairs whose target has more subwords than this are dropped. Default 100.
     pub max_tgt_len: usize,
+    /// Source language code (ISO 639-1, e.g. `"de"`), as `tolk serve` reports it; default:
+    /// the extension of `train_src` before `.gz` (`train.de.gz` → `de`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_lang: Option<String>,
+    /// Target language code; default: the extension of `train_tgt`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tgt_lang: Option<String>,
 }
 
 impl Default for DataConfig {
@@ -59,7 +66,32 @@ impl Default for DataConfig {
             empty_lines: EmptyLinePolicy::Skip,
             max_src_len: 100,
             max_tgt_len: 100,
+            src_lang: None,
+            tgt_lang: None,
         }
+    }
+}
+
+impl DataConfig {
+    /// The (source, target) language codes: `src_lang`/`tgt_lang` when set, else the
+    /// extensions of the training files (`train.de.gz` → `de`), else `"src"`/`"tgt"`.
+    pub fn language_pair(&self) -> (String, String) {
+        let from_file = |path: &Path, fallback: &str| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let name = name.strip_suffix(".gz").unwrap_or(name);
+            match name.rsplit_once('.') {
+                Some((_, ext)) if !ext.is_empty() => ext.to_string(),
+                _ => fallback.to_string(),
+            }
+        };
+        (
+            self.src_lang
+                .clone()
+                .unwrap_or_else(|| from_file(&self.train_src, "src")),
+            self.tgt_lang
+                .clone()
+                .unwrap_or_else(|| from_file(&self.train_tgt, "tgt")),
+        )
     }
 }
 

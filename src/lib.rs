@@ -16,6 +16,8 @@
 //! - [`train`]: loss, objective, optimiser, schedule, training state, one update, the loop.
 //! - [`metrics`]: BLEU and chrF exactly as sacreBLEU 2.x computes them.
 //! - [`plot`]: attention heatmaps and learning curves.
+//! - [`serve`]: the HTTP server (LibreTranslate and native APIs, dynamic batching, metrics,
+//!   web page), a thin layer over [`decode`] like the CLI.
 //! - [`config`]: the experiment configuration file.
 //! - [`runtime`]: device, threads, OpenMP wait policy.
 //! - [`error`]: the typed errors at the library boundary.
@@ -30,5 +32,6 @@ pub mod metrics;
 pub mod model;
 pub mod plot;
 pub mod runtime;
+pub mod serve;
 pub mod subword;
 pub mod train;

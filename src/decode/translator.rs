@@ -131,6 +131,18 @@ impl<M: StepModel> Translator<M> {
         &self.options
     }
 
+    /// The source subword model (to measure inputs before they are queued).
+    pub fn source_subwords(&self) -> &SubwordModel {
+        &self.src_subwords
+    }
+
+    /// Target subword pieces of token ids (an id outside the vocabulary gives `""`).
+    pub fn target_pieces(&self, ids: &[i64]) -> Vec<String> {
+        ids.iter()
+            .map(|&id| self.tgt_subwords.id_to_piece(id).unwrap_or_default())
+            .collect()
+    }
+
     /// Device of the model.
     pub fn device(&self) -> Device {
         self.device
@@ -260,12 +272,7 @@ impl<M: StepModel> Translator<M> {
             src_tokens.truncate(t.kept);
         }
         src_tokens.push(EOS_TOKEN.into());
-        let mut tgt_tokens: Vec<String> = translation
-            .hypothesis
-            .tokens
-            .iter()
-            .map(|&id| self.tgt_subwords.id_to_piece(id).unwrap_or_default())
-            .collect();
+        let mut tgt_tokens = self.target_pieces(&translation.hypothesis.tokens);
         if rows.len() > tgt_tokens.len() {
             tgt_tokens.push(EOS_TOKEN.into());
         }

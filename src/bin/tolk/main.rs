@@ -5,6 +5,7 @@
 
 mod plot;
 mod score;
+mod serve;
 mod shortlist;
 mod train;
 mod translate;
@@ -34,6 +35,9 @@ enum Command {
     /// Corpus BLEU and chrF of a hypothesis file against a reference file (sacreBLEU
     /// defaults).
     Score(score::Args),
+    /// Serve models over HTTP: LibreTranslate-compatible and native APIs with dynamic
+    /// batching, a web page with the attention heatmap, Prometheus metrics.
+    Serve(serve::Args),
     /// Plot an attention heatmap (from `translate --alignments`) or learning curves (from a
     /// model's metrics.csv) to a PNG or SVG file.
     Plot(plot::Args),
@@ -53,6 +57,7 @@ fn main() -> anyhow::Result<()> {
         Command::Translate(args) => translate::run(args),
         Command::Shortlist(args) => shortlist::run(args),
         Command::Score(args) => score::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Plot(args) => plot::run(args),
     }
 }

@@ -1,0 +1,158 @@
+//! `tolk serve`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tolk::decode::TranslateOverrides;
+use tolk::runtime::{device_from, set_threads};
+use tolk::serve::{
+    router, serve, shutdown_signal, AppState, BatchPolicy, Limits, ModelPool, ModelSpec,
+    ServerMetrics,
+};
+
+/// Serve models over HTTP: LibreTranslate API, native API, web page, metrics.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model directory written by `tolk train` (repeat for several models; each answers for
+    /// its language pair).
+    #[arg(long, required = true)]
+    model: Vec<PathBuf>,
+    /// Address to listen on. The default is loopback only; any other address is your choice.
+    #[arg(long, default_value = "127.0.0.1:5000")]
+    addr: SocketAddr,
+    /// Checkpoint to load by name; default best/, else last/.
+    #[arg(long)]
+    checkpoint: Option<String>,
+    /// `cpu`, `cuda` (an error where there is none) or `auto`.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// libtorch threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Default beam size; default from each model's config.
+    #[arg(long)]
+    beam: Option<usize>,
+    /// Default GNMT length-penalty alpha; default from each model's config.
+    #[arg(long)]
+    alpha: Option<f64>,
+    /// A batch holds at most this many padded source subwords.
+    #[arg(long, default_value_t = BatchPolicy::default().max_batch_tokens)]
+    max_batch_tokens: usize,
+    /// A batch holds at most this many sentences (1 = no batching across requests).
+    #[arg(long, default_value_t = BatchPolicy::default().max_batch_sentences)]
+    max_batch_sentences: usize,
+    /// Milliseconds a partial batch waits for more sentences (0 = run at once).
+    #[arg(long, default_value_t = BatchPolicy::default().batch_delay.as_millis() as u64)]
+    batch_delay_ms: u64,
+    /// Sentences waiting per model before requests get 429.
+    #[arg(long, default_value_t = BatchPolicy::default().max_queued_sentences)]
+    max_queued_sentences: usize,
+    /// Sentences a request adds to a batch per turn (fairness between requests).
+    #[arg(long, default_value_t = BatchPolicy::default().chunk_sentences)]
+    chunk_sentences: usize,
+    /// Largest request body in bytes (413 above).
+    #[arg(long, default_value_t = Limits::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Longest text in characters.
+    #[arg(long, default_value_t = Limits::default().max_chars_per_text)]
+    max_chars: usize,
+    /// Most texts per request.
+    #[arg(long, default_value_t = Limits::default().max_texts_per_request)]
+    max_texts: usize,
+    /// Largest beam size a request may ask for.
+    #[arg(long, default_value_t = Limits::default().max_beam_size)]
+    max_beam: usize,
+    /// Most hypotheses per text a request may ask for.
+    #[arg(long, default_value_t = Limits::default().max_nbest)]
+    max_nbest: usize,
+    /// Seconds from admission to answer before 504.
+    #[arg(long, default_value_t = Limits::default().request_timeout.as_secs_f64())]
+    timeout_s: f64,
+}
+
+impl Args {
+    fn limits(&self) -> anyhow::Result<Limits> {
+        anyhow::ensure!(
+            self.timeout_s.is_finite() && self.timeout_s > 0.0,
+            "--timeout-s must be a positive number of seconds"
+        );
+        Ok(Limits {
+            max_body_bytes: self.max_body_bytes,
+            max_chars_per_text: self.max_chars,
+            max_texts_per_request: self.max_texts,
+            max_beam_size: self.max_beam,
+            max_nbest: self.max_nbest,
+            request_timeout: Duration::from_secs_f64(self.timeout_s),
+        })
+    }
+
+    fn policy(&self) -> anyhow::Result<BatchPolicy> {
+        anyhow::ensure!(
+            self.max_batch_sentences > 0 && self.max_batch_tokens > 0,
+            "--max-batch-sentences and --max-batch-tokens must be at least 1"
+        );
+        anyhow::ensure!(
+            self.max_texts <= self.max_queued_sentences,
+            "--max-texts ({}) must not exceed --max-queued-sentences ({}), or a full-size \
+             request could never be queued",
+            self.max_texts,
+            self.max_queued_sentences
+        );
+        Ok(BatchPolicy {
+            max_batch_tokens: self.max_batch_tokens,
+            max_batch_sentences: self.max_batch_sentences,
+            batch_delay: Duration::from_millis(self.batch_delay_ms),
+            max_queued_sentences: self.max_queued_sentences,
+            chunk_sentences: self.chunk_sentences.max(1),
+        })
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    set_threads(args.threads);
+    let (limits, policy) = (args.limits()?, args.policy()?);
+    let device = device_from(&args.device)?;
+    let overrides = TranslateOverrides {
+        beam_size: args.beam,
+        length_penalty: args.alpha,
+        ..Default::default()
+    };
+    let specs: Vec<ModelSpec> = args
+        .model
+        .iter()
+        .map(|dir| ModelSpec {
+            dir: dir.clone(),
+            checkpoint: args.checkpoint.clone(),
+            device,
+            overrides,
+        })
+        .collect();
+    let metrics = Arc::new(ServerMetrics::new());
+    let pool = Arc::new(ModelPool::start(&specs, policy, metrics.clone())?);
+    for m in pool.models() {
+        tracing::info!(model = m.name, source = m.source, target = m.target, dir = %m.dir.display(), "model loaded");
+    }
+    let state = AppState {
+        pool: pool.clone(),
+        limits,
+        metrics,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        tracing::info!(addr = %listener.local_addr()?, "listening");
+        serve(listener, router(state), shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    pool.shutdown();
+    tracing::info!("all requests answered; stopped");
+    Ok(())
+}

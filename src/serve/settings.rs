@@ -1,0 +1,84 @@
+//! The server's limits and batching policy, with their defaults.
+
+use std::time::Duration;
+
+/// Per-request limits: what one client may ask for, checked before anything is queued.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Largest request body, in bytes (413 above it). Default 1 MiB.
+    pub max_body_bytes: usize,
+    /// Longest text, in characters (Unicode scalar values; 400 above it). Default 5000.
+    pub max_chars_per_text: usize,
+    /// Most texts in one request (`q` or `src` list; 400 above it). Default 256.
+    pub max_texts_per_request: usize,
+    /// Largest beam size a request may ask for. Default 16.
+    pub max_beam_size: usize,
+    /// Most hypotheses per text (`n_best`, or LibreTranslate's `alternatives` + 1). Default 8.
+    pub max_nbest: usize,
+    /// Time from admission to answer before the server gives up with 504. Default 60 s.
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1 << 20,
+            max_chars_per_text: 5000,
+            max_texts_per_request: 256,
+            max_beam_size: 16,
+            max_nbest: 8,
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// How one model's batcher forms batches from the queued sentences of all requests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchPolicy {
+    /// A batch holds at most this many padded source subwords (sentences × longest source,
+    /// `</s>` included), the measure `tolk translate` batches by. Default 4000.
+    pub max_batch_tokens: usize,
+    /// A batch holds at most this many sentences. Default 64.
+    pub max_batch_sentences: usize,
+    /// A batch is run once it is full, or when its oldest sentence has waited this long.
+    /// 0 runs whatever is queued at once. Default 5 ms.
+    pub batch_delay: Duration,
+    /// Sentences admitted but not yet in a batch, over all requests; a request that would go
+    /// over it is refused with 429 and `Retry-After`. Default 4096.
+    pub max_queued_sentences: usize,
+    /// Fairness: a request contributes at most this many sentences to a batch before the
+    /// other waiting requests get their turn. Default 8.
+    pub chunk_sentences: usize,
+}
+
+impl Default for BatchPolicy {
+    fn default() -> Self {
+        Self {
+            max_batch_tokens: 4000,
+            max_batch_sentences: 64,
+            batch_delay: Duration::from_millis(5),
+            max_queued_sentences: 4096,
+            chunk_sentences: 8,
+        }
+    }
+}
+
+impl BatchPolicy {
+    /// No batching across requests: one sentence per batch, run at once.
+    pub fn unbatched() -> Self {
+        Self {
+            max_batch_sentences: 1,
+            batch_delay: Duration::ZERO,
+            ..Self::default()
+        }
+    }
+}
+
+/// Everything `tolk serve` can be told besides its models and address.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ServeSettings {
+    /// Per-request limits.
+    pub limits: Limits,
+    /// Batching policy of every model.
+    pub batching: BatchPolicy,
+}
