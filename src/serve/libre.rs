@@ -37,6 +37,12 @@ pub async fn translate(
         }
     }
     let alternatives = fields.count("alternatives")?.unwrap_or(0);
+    let most = app.limits.max_nbest.saturating_sub(1);
+    if alternatives > most {
+        return Err(ApiError::bad_request(format!(
+            "Invalid request: alternatives {alternatives} exceeds the limit ({most})"
+        )));
+    }
     let model = find_model(&app, &source, &target)?;
     let n_best = alternatives + 1;
     let request = SearchRequest {

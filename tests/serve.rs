@@ -1,0 +1,725 @@
+//! `tolk serve` on a tiny model trained in the test: both APIs through the router (tower
+//! `oneshot`), JSON and form bodies, every error status with its message, batching that gives
+//! exactly `tolk translate`'s output, a full queue, a request that gives up, and the real
+//! binary shutting down gracefully on SIGTERM with requests in flight.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use tolk::serve::{router, AppState, BatchPolicy, Limits, ModelPool, ModelSpec, ServerMetrics};
+
+struct Trained {
+    _tmp: tempfile::TempDir,
+    model: PathBuf,
+    /// Source lines (valid and some training sentences), and `tolk translate`'s output for
+    /// them with the model's default beam.
+    lines: Vec<String>,
+    expected: Vec<String>,
+}
+
+fn tolk() -> Command {
+    let mut cmd = Command::cargo_bin("tolk").unwrap();
+    cmd.env("OMP_WAIT_POLICY", "PASSIVE")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+/// Trains the tiny config for 60 updates with `tolk train` and translates 40 lines with
+/// `tolk translate`, once.
+fn trained() -> &'static Trained {
+    static MODEL: OnceLock<Trained> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let cfg = common::tiny_config(&dir, "model", 60);
+        let path = dir.join("tiny.toml");
+        std::fs::write(&path, cfg.to_toml()).unwrap();
+        tolk()
+            .args(["train", path.to_str().unwrap()])
+            .timeout(Duration::from_secs(300))
+            .assert()
+            .success();
+        let mut lines: Vec<String> = std::fs::read_to_string(dir.join("valid.de"))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let train = std::fs::read_to_string(dir.join("train.de")).unwrap();
+        lines.extend(train.lines().take(20).map(str::to_string));
+        let input = dir.join("input.de");
+        std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+        let model = dir.join("model");
+        let out = tolk()
+            .args(["translate", "--threads", "1", "--model"])
+            .arg(&model)
+            .arg("--input")
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let expected: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(expected.len(), lines.len());
+        let distinct: std::collections::HashSet<&String> = expected.iter().collect();
+        assert!(
+            distinct.len() > lines.len() / 2,
+            "the tiny model did not learn: {expected:?}"
+        );
+        Trained {
+            _tmp: tmp,
+            model,
+            lines,
+            expected,
+        }
+    })
+}
+
+/// A router over the tiny model with `policy` and `limits`.
+fn app(policy: BatchPolicy, limits: Limits) -> (Router, Arc<ModelPool>) {
+    tch::set_num_threads(1);
+    let spec = ModelSpec {
+        dir: trained().model.clone(),
+        checkpoint: None,
+        device: tch::Device::Cpu,
+        overrides: Default::default(),
+    };
+    let metrics = Arc::new(ServerMetrics::new());
+    let pool = Arc::new(ModelPool::start(&[spec], policy, metrics.clone()).unwrap());
+    let state = AppState {
+        pool: pool.clone(),
+        limits,
+        metrics,
+    };
+    (router(state), pool)
+}
+
+fn default_app() -> Router {
+    app(BatchPolicy::default(), Limits::default()).0
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn error(&self) -> String {
+        self.json()["error"].as_str().unwrap().to_string()
+    }
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Reply {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn post(app: &Router, path: &str, content_type: &str, body: impl Into<Body>) -> Reply {
+    let req = Request::post(path)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body.into())
+        .unwrap();
+    send(app, req).await
+}
+
+async fn post_json(app: &Router, path: &str, body: Value) -> Reply {
+    post(app, path, "application/json", body.to_string()).await
+}
+
+async fn get(app: &Router, path: &str) -> Reply {
+    send(app, Request::get(path).body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn libretranslate_api_answers_json_and_form_bodies_with_strings_or_lists() {
+    let t = trained();
+    let app = default_app();
+    let one = post_json(
+        &app,
+        "/translate",
+        json!({"q": t.lines[0], "source": "de", "target": "en"}),
+    )
+    .await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.json(), json!({"translatedText": t.expected[0]}));
+    let list = post_json(
+        &app,
+        "/translate",
+        json!({"q": &t.lines[..3], "source": "de", "target": "en"}),
+    )
+    .await;
+    assert_eq!(list.json()["translatedText"], json!(t.expected[..3]));
+    // Form body, as LibreTranslate's own web client and many plugins send it; a repeated q is
+    // a list.
+    let enc = |s: &str| s.replace(' ', "+");
+    let form = format!(
+        "q={}&q={}&source=de&target=en",
+        enc(&t.lines[1]),
+        enc(&t.lines[2])
+    );
+    let reply = post(
+        &app,
+        "/translate",
+        "application/x-www-form-urlencoded",
+        form,
+    )
+    .await;
+    assert_eq!(reply.json()["translatedText"], json!(t.expected[1..3]));
+    // alternatives: the n-best list after the best.
+    let alt = post_json(
+        &app,
+        "/translate",
+        json!({"q": t.lines[0], "source": "auto", "target": "en", "alternatives": 2}),
+    )
+    .await
+    .json();
+    assert_eq!(alt["translatedText"], json!(t.expected[0]));
+    assert_eq!(alt["alternatives"].as_array().unwrap().len(), 2);
+    assert_eq!(alt["detectedLanguage"]["language"], "de");
+    let languages = get(&app, "/languages").await.json();
+    assert_eq!(
+        languages,
+        json!([{"code": "de", "name": "German", "targets": ["en"]}])
+    );
+}
+
+#[tokio::test]
+async fn native_api_gives_nbest_scores_tokens_and_alignments() {
+    let t = trained();
+    let app = default_app();
+    let r = post_json(
+        &app,
+        "/v1/translate",
+        json!({"src": &t.lines[..2], "beam_size": 4, "n_best": 3, "alignment": "soft"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = r.json();
+    assert_eq!(
+        (
+            r["model"].as_str(),
+            r["source"].as_str(),
+            r["target"].as_str()
+        ),
+        (Some("model"), Some("de"), Some("en"))
+    );
+    let translations = r["translations"].as_array().unwrap();
+    assert_eq!(translations.len(), 2);
+    for tr in translations {
+        let hyps = tr["hypotheses"].as_array().unwrap();
+        assert_eq!(hyps.len(), 3);
+        let scores: Vec<f64> = hyps.iter().map(|h| h["score"].as_f64().unwrap()).collect();
+        assert!(
+            scores.windows(2).all(|w| w[0] >= w[1]),
+            "n-best not sorted: {scores:?}"
+        );
+        for h in hyps {
+            let a = &h["alignment"];
+            let weights = a["weights"].as_array().unwrap();
+            let src = a["src_tokens"].as_array().unwrap();
+            assert_eq!(src.last().unwrap(), "</s>");
+            // One row per target subword (plus </s> when produced).
+            let tokens = h["tokens"].as_array().unwrap().len();
+            assert!(weights.len() == tokens || weights.len() == tokens + 1);
+            for row in weights {
+                let row: Vec<f64> = row
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|w| w.as_f64().unwrap())
+                    .collect();
+                assert_eq!(row.len(), src.len());
+                assert!(
+                    (row.iter().sum::<f64>() - 1.0).abs() < 1e-3,
+                    "row sums to {row:?}"
+                );
+            }
+        }
+    }
+    let hard = post_json(
+        &app,
+        "/v1/translate",
+        json!({"src": t.lines[0], "alignment": "hard"}),
+    )
+    .await
+    .json();
+    let best = &hard["translations"][0]["hypotheses"][0];
+    assert_eq!(best["text"], json!(t.expected[0]));
+    let pharaoh = best["alignment"].as_str().unwrap();
+    let re = regex::Regex::new(r"^(\d+-\d+( \d+-\d+)*)?$").unwrap();
+    assert!(re.is_match(pharaoh), "{pharaoh:?}");
+    let models = get(&app, "/v1/models").await.json();
+    assert_eq!(models[0]["name"], "model");
+    assert_eq!(models[0]["beam_size"], 5);
+}
+
+#[tokio::test]
+async fn operational_routes_answer_and_the_openapi_document_lists_every_route() {
+    let app = default_app();
+    assert_eq!(get(&app, "/health").await.json(), json!({"status": "ok"}));
+    let page = get(&app, "/").await;
+    assert!(String::from_utf8(page.body)
+        .unwrap()
+        .contains("id=\"heatmap\""));
+    let doc = get(&app, "/openapi.json").await.json();
+    assert_eq!(doc["openapi"], "3.0.3");
+    for route in [
+        "/",
+        "/translate",
+        "/languages",
+        "/v1/translate",
+        "/v1/models",
+        "/health",
+        "/metrics",
+        "/openapi.json",
+    ] {
+        assert!(
+            doc["paths"].get(route).is_some(),
+            "{route} missing from openapi.json"
+        );
+    }
+    post_json(
+        &app,
+        "/translate",
+        json!({"q": "ein hund", "source": "de", "target": "en"}),
+    )
+    .await;
+    let metrics = String::from_utf8(get(&app, "/metrics").await.body).unwrap();
+    for line in [
+        "tolk_http_requests_total{endpoint=\"/translate\",status=\"200\"} 1",
+        "tolk_sentences_total 1",
+        "tolk_queue_sentences{model=\"model\"} 0",
+        "tolk_batch_sentences_count 1",
+        "tolk_request_duration_seconds_count",
+        "tolk_batch_tokens_per_second",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
+    let missing = get(&app, "/nope").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.error().contains("no such route"));
+    let cors = send(
+        &app,
+        Request::get("/languages")
+            .header(header::ORIGIN, "http://example.org")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(cors.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+}
+
+#[tokio::test]
+async fn bad_requests_get_400_or_413_with_a_message() {
+    let limits = Limits {
+        max_body_bytes: 2000,
+        max_chars_per_text: 50,
+        max_texts_per_request: 3,
+        ..Limits::default()
+    };
+    let (app, _pool) = app(BatchPolicy::default(), limits);
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"source": "de", "target": "en"}),
+            "missing q parameter",
+        ),
+        (
+            json!({"q": "x", "target": "en"}),
+            "missing source parameter",
+        ),
+        (
+            json!({"q": "x", "source": "de"}),
+            "missing target parameter",
+        ),
+        (
+            json!({"q": "x", "source": "fr", "target": "en"}),
+            "fr-en is not supported",
+        ),
+        (
+            json!({"q": 3, "source": "de", "target": "en"}),
+            "q must be a string or a list",
+        ),
+        (
+            json!({"q": "x", "source": "de", "target": "en", "format": "html"}),
+            "format \"html\" is not supported",
+        ),
+        (
+            json!({"q": "x", "source": "de", "target": "en", "alternatives": 10000}),
+            "alternatives 10000 exceeds the limit (7)",
+        ),
+        (
+            json!({"q": "x".repeat(51), "source": "de", "target": "en"}),
+            "text 1 has 51 characters, over the character limit (50)",
+        ),
+        (
+            json!({"q": ["a", "b", "c", "d"], "source": "de", "target": "en"}),
+            "request (4 texts) exceeds text limit (3)",
+        ),
+    ];
+    for (body, message) in cases {
+        let r = post_json(&app, "/translate", body.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(r.error().contains(message), "{body}: {}", r.error());
+    }
+    let native: Vec<(Value, &str)> = vec![
+        (
+            json!({"src": "x", "beam_size": 2, "n_best": 3}),
+            "n_best 3 must not exceed beam_size 2",
+        ),
+        (
+            json!({"src": "x", "beam_size": 0}),
+            "beam_size 0 must be between 1 and 16",
+        ),
+        (
+            json!({"src": "x", "length_penalty": -1}),
+            "length_penalty -1 must be a finite number",
+        ),
+        (
+            json!({"src": "x", "alignment": "both"}),
+            "alignment \"both\" must be none, hard or soft",
+        ),
+        (
+            json!({"src": "x", "model": "other"}),
+            "no model named \"other\"",
+        ),
+        (json!({"text": "x"}), "missing src parameter"),
+    ];
+    for (body, message) in native {
+        let r = post_json(&app, "/v1/translate", body.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(r.error().contains(message), "{body}: {}", r.error());
+    }
+    let bad_json = post(&app, "/translate", "application/json", "{\"q\": ").await;
+    assert_eq!(bad_json.status, StatusCode::BAD_REQUEST);
+    assert!(bad_json.error().contains("invalid JSON"));
+    let bad_utf8 = post(
+        &app,
+        "/translate",
+        "application/json",
+        &b"{\"q\": \"\xff\"}"[..],
+    )
+    .await;
+    assert_eq!(bad_utf8.status, StatusCode::BAD_REQUEST);
+    assert!(bad_utf8.error().contains("not valid UTF-8"));
+    let bad_form = post(
+        &app,
+        "/translate",
+        "application/x-www-form-urlencoded",
+        "q=%FF&source=de&target=en",
+    )
+    .await;
+    assert_eq!(bad_form.status, StatusCode::BAD_REQUEST);
+    assert!(bad_form.error().contains("not valid UTF-8"));
+    let huge = json!({"q": "x".repeat(3000), "source": "de", "target": "en"});
+    let r = post_json(&app, "/translate", huge).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.error(), "request body too large");
+    // ... and the server keeps serving.
+    let ok = post_json(
+        &app,
+        "/translate",
+        json!({"q": "ein hund", "source": "de", "target": "en"}),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn concurrent_requests_are_batched_and_get_exactly_tolk_translates_output() {
+    let t = trained();
+    let policy = BatchPolicy {
+        max_batch_sentences: 16,
+        batch_delay: Duration::from_millis(100),
+        chunk_sentences: 3,
+        ..BatchPolicy::default()
+    };
+    let (app, _pool) = app(policy, Limits::default());
+    // 8 requests of 5 lines each, sent at once; half through each API.
+    let mut tasks = Vec::new();
+    for (k, chunk) in t.lines.chunks(5).enumerate() {
+        let app = app.clone();
+        let chunk = chunk.to_vec();
+        tasks.push(tokio::spawn(async move {
+            if k % 2 == 0 {
+                let r = post_json(
+                    &app,
+                    "/translate",
+                    json!({"q": chunk, "source": "de", "target": "en"}),
+                )
+                .await;
+                serde_json::from_value::<Vec<String>>(r.json()["translatedText"].clone()).unwrap()
+            } else {
+                let r = post_json(&app, "/v1/translate", json!({"src": chunk}))
+                    .await
+                    .json();
+                r["translations"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["hypotheses"][0]["text"].as_str().unwrap().to_string())
+                    .collect()
+            }
+        }));
+    }
+    let mut got = Vec::new();
+    for task in tasks {
+        got.extend(task.await.unwrap());
+    }
+    assert_eq!(got, t.expected, "server output differs from tolk translate");
+    let metrics = String::from_utf8(get(&app, "/metrics").await.body).unwrap();
+    let batches: usize = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tolk_batch_sentences_count "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        batches < t.lines.len(),
+        "{batches} batches for {} sentences: no batching",
+        t.lines.len()
+    );
+}
+
+/// A batch delay far longer than the test, so that queued requests stay queued.
+fn stalled() -> BatchPolicy {
+    BatchPolicy {
+        max_batch_sentences: 100,
+        batch_delay: Duration::from_secs(3600),
+        max_queued_sentences: 4,
+        ..BatchPolicy::default()
+    }
+}
+
+#[tokio::test]
+async fn a_full_queue_gives_429_and_a_client_that_leaves_frees_its_places() {
+    let limits = Limits {
+        max_texts_per_request: 4,
+        ..Limits::default()
+    };
+    let (app, pool) = app(stalled(), limits);
+    let body = json!({"q": ["a", "b", "c"], "source": "de", "target": "en"});
+    let waiting = {
+        let (app, body) = (app.clone(), body.clone());
+        tokio::spawn(async move { post_json(&app, "/translate", body).await })
+    };
+    let model = &pool.models()[0];
+    while model.queue_depth() < 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let full = post_json(&app, "/translate", body.clone()).await;
+    assert_eq!(full.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(full.headers[header::RETRY_AFTER], "1");
+    assert!(
+        full.error()
+            .contains("queue is full (3 of 4 sentences waiting)"),
+        "{}",
+        full.error()
+    );
+    // /health and /languages do not wait on the queue.
+    assert_eq!(get(&app, "/health").await.status, StatusCode::OK);
+    assert_eq!(get(&app, "/languages").await.status, StatusCode::OK);
+    // The client gives up: its sentences leave the queue and the next request is admitted.
+    waiting.abort();
+    let _ = waiting.await;
+    assert_eq!(model.queue_depth(), 0);
+    let next = {
+        let app = app.clone();
+        tokio::spawn(async move { post_json(&app, "/translate", body).await })
+    };
+    while model.queue_depth() < 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    next.abort();
+}
+
+#[tokio::test]
+async fn a_request_that_is_not_answered_in_time_gets_504_and_leaves_the_queue() {
+    let limits = Limits {
+        request_timeout: Duration::from_millis(200),
+        ..Limits::default()
+    };
+    let (app, pool) = app(stalled(), limits);
+    let r = post_json(
+        &app,
+        "/v1/translate",
+        json!({"src": ["ein hund", "ein mann"]}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(
+        r.error().contains("did not finish within 0.2 s"),
+        "{}",
+        r.error()
+    );
+    assert_eq!(pool.models()[0].queue_depth(), 0);
+}
+
+#[test]
+fn a_model_directory_that_does_not_load_is_a_startup_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tolk()
+        .env("RUST_BACKTRACE", "0")
+        .args(["serve", "--addr", "127.0.0.1:0", "--model"])
+        .arg(tmp.path().join("missing"))
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("missing"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn sigterm_during_load_answers_every_accepted_request_then_exits_0() {
+    use std::io::{BufRead, BufReader};
+    let t = trained();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tolk"))
+        .env("OMP_WAIT_POLICY", "PASSIVE")
+        .env("RUST_LOG", "info")
+        .args([
+            "serve",
+            "--threads",
+            "1",
+            "--addr",
+            "127.0.0.1:0",
+            "--batch-delay-ms",
+            "300",
+            "--max-body-bytes",
+            "1000",
+            "--model",
+        ])
+        .arg(&t.model)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut addr = None;
+    let mut line = String::new();
+    while addr.is_none() && stderr.read_line(&mut line).unwrap() > 0 {
+        let plain = strip_ansi(&line);
+        addr = plain
+            .split("addr=")
+            .nth(1)
+            .map(|a| a.split_whitespace().next().unwrap().to_string());
+        line.clear();
+    }
+    let addr = addr.expect("the server did not say where it listens");
+    // Drain the log so the server never blocks on a full pipe.
+    let log = std::thread::spawn(move || {
+        let mut rest = String::new();
+        for l in stderr.lines() {
+            rest.push_str(&l.unwrap());
+            rest.push('\n');
+        }
+        rest
+    });
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = format!("http://{addr}");
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        // An oversized body is refused and the server keeps serving.
+        let big = client
+            .post(format!("{url}/v1/translate"))
+            .json(&json!({"src": "x".repeat(2000)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(big.status(), 413);
+        let mut requests = Vec::new();
+        for (k, chunk) in t.lines.chunks(4).enumerate() {
+            let (client, url, chunk) = (client.clone(), url.clone(), chunk.to_vec());
+            requests.push((
+                k,
+                tokio::spawn(async move {
+                    let r = client
+                        .post(format!("{url}/v1/translate"))
+                        .json(&json!({"src": chunk}))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 200);
+                    let v: Value = r.json().await.unwrap();
+                    v["translations"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|t| t["hypotheses"][0]["text"].as_str().unwrap().to_string())
+                        .collect::<Vec<String>>()
+                }),
+            ));
+        }
+        // Wait until every request is queued (the batch delay holds them there), then SIGTERM.
+        loop {
+            let models: Value = client
+                .get(format!("{url}/v1/models"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if models[0]["queue_sentences"] == t.lines.len() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        for (k, r) in requests {
+            let got = r.await.unwrap();
+            assert_eq!(got, t.expected[k * 4..(k * 4 + 4).min(t.expected.len())]);
+        }
+    });
+    let status = child.wait().unwrap();
+    let log = log.join().unwrap();
+    assert!(status.success(), "exit {status}: {log}");
+    assert!(
+        log.contains("SIGTERM: shutting down") && log.contains("all requests answered"),
+        "{log}"
+    );
+    // Nothing listens any more.
+    assert!(std::net::TcpStream::connect(&addr).is_err());
+}
+
+fn strip_ansi(s: &str) -> String {
+    regex::Regex::new("\x1b\\[[0-9;]*m")
+        .unwrap()
+        .replace_all(s, "")
+        .into_owned()
+}
