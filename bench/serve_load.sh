@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Load test of `tolk serve` on loopback, bounded in count and time: CLIENTS concurrent
-# connections x REQUESTS requests each of one real Multi30k test2016 German sentence
-# (LibreTranslate POST /translate, the model's default beam), with Debian's `wrk`; first with
-# the default dynamic batching, then with batching off (--batch-delay-ms 0
-# --max-batch-sentences 1). Prints p50/p90/p99 latency, sentences/s and the server's RSS,
-# and appends a row per run to bench/serve_load.tsv.
+# connections x REQUESTS requests each, every request one real Multi30k test2016 German
+# sentence (LibreTranslate POST /translate, the model's default beam), sent by `oha` (crates.io:
+# cargo install oha); first with the default dynamic batching, then with batching off
+# (--batch-delay-ms 0 --max-batch-sentences 1). Prints and appends to bench/serve_load.tsv:
+# sentences/s, p50/p90/p99 latency, status codes, errors, the server's RSS before and after the
+# run and its peak, and the mean batch size.
 #
 # usage: bench/serve_load.sh [MODEL_DIR] [CLIENTS] [REQUESTS]   (default runs/quickstart 64 200)
-# needs: wrk (apt-get install wrk), a trained model (scripts/quickstart.sh), cargo build --release
+# env:   RUNS="batched unbatched" (which runs; also delay=MS, sentences=N for a batched run
+#        with another --batch-delay-ms or --max-batch-sentences), MAX_SECONDS=900 (cap per run), PORT=5391
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 MODEL=${1:-runs/quickstart}
@@ -15,8 +17,10 @@ CLIENTS=${2:-64}
 REQUESTS=${3:-200}
 PORT=${PORT:-5391}
 MAX_SECONDS=${MAX_SECONDS:-900}
+RUNS=${RUNS:-batched unbatched}
 TOLK=./target/release/tolk
-command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
+OHA=$(command -v oha || echo ~/.cargo/bin/oha)
+[ -x "$OHA" ] || { echo "oha not found: cargo install oha --locked" >&2; exit 1; }
 [ -x "$TOLK" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 [ -f "$MODEL/config.toml" ] || { echo "no model in $MODEL: run scripts/quickstart.sh" >&2; exit 1; }
 work=$(mktemp -d)
@@ -26,38 +30,53 @@ gzip -dc data/multi30k/test2016.de.gz |
 for l in sys.stdin: print(json.dumps({"q": l.rstrip("\n"), "source": "de", "target": "en"}, ensure_ascii=False))' \
   > "$work/bodies.jsonl"
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
-threads=2
-per_thread=$(( CLIENTS * REQUESTS / threads ))
-
-rss() { awk '/^VmRSS|^VmHWM/ {printf "%s=%d ", $1, $2/1024}' "/proc/$1/status"; }
+rss_mb() { awk -v k="$2:" '$1 == k {print int($2 / 1024)}' "/proc/$1/status"; }
+load() { # requests, output file
+  timeout "$MAX_SECONDS" "$OHA" -n "$1" -c "$CLIENTS" -t 60s --no-tui --output-format json \
+    -m POST -H 'Content-Type: application/json' -Z "$work/bodies.jsonl" \
+    "http://127.0.0.1:$PORT/translate" > "$2"
+}
 
 run() { # name, extra serve flags...
   local name=$1; shift
   RUST_LOG=warn "$TOLK" serve --model "$MODEL" --addr "127.0.0.1:$PORT" "$@" 2> "$work/$name.log" &
   local pid=$!; echo $pid > "$work/pid"
   for _ in $(seq 300); do curl -sf "127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
-  # Warm-up: one request per client, so RSS "before" has the model and buffers in place.
-  WRK_BODIES="$work/bodies.jsonl" WRK_REQUESTS_PER_THREAD=$(( CLIENTS / threads )) \
-    wrk -t$threads -c"$CLIENTS" -d120s --timeout 60s -s bench/serve/requests.lua \
-    "http://127.0.0.1:$PORT" > /dev/null
-  local before; before=$(rss $pid)
-  local out
-  out=$(WRK_BODIES="$work/bodies.jsonl" WRK_REQUESTS_PER_THREAD=$per_thread \
-    wrk -t$threads -c"$CLIENTS" -d"${MAX_SECONDS}s" --timeout 60s -s bench/serve/requests.lua \
-    "http://127.0.0.1:$PORT" | grep '^RESULT')
-  local after; after=$(rss $pid)
-  local batches; batches=$(curl -s "127.0.0.1:$PORT/metrics" | awk '/^tolk_batch_sentences_(sum|count)/ {printf "%s=%d ", $1, $2}')
+  load "$CLIENTS" "$work/warmup.json"   # one request per client: RSS "before" has buffers in place
+  local before; before=$(rss_mb $pid VmRSS)
+  load $(( CLIENTS * REQUESTS )) "$work/$name.json"
+  local after peak; after=$(rss_mb $pid VmRSS); peak=$(rss_mb $pid VmHWM)
+  curl -s "127.0.0.1:$PORT/metrics" > "$work/$name.metrics"
   kill -TERM $pid; wait $pid || true
-  local reqs secs
-  reqs=$(sed 's/.*requests=\([0-9]*\).*/\1/' <<< "$out")
-  secs=$(sed 's/.*seconds=\([0-9.]*\).*/\1/' <<< "$out")
-  local rate; rate=$(python3 -c "print(f'{$reqs/$secs:.1f}')")
-  echo "$name: $out sentences_per_s=$rate rss_before[$before] rss_after[$after] $batches"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%F)" "$cpu" "$name" "$CLIENTS" "$REQUESTS" \
-    "$rate" "$out" "$before" "$after" "$batches" >> bench/serve_load.tsv
+  python3 - "$work/$name.json" "$work/$name.metrics" "$name" "$cpu" "$CLIENTS" "$REQUESTS" \
+    "$before" "$after" "$peak" "$*" <<'PY'
+import json, sys
+out, metrics, name, cpu, clients, requests, before, after, peak, flags = sys.argv[1:]
+r = json.load(open(out))
+s, p = r["summary"], r["latencyPercentiles"]
+m = dict(l.rsplit(" ", 1) for l in open(metrics) if l.startswith("tolk_batch_sentences_"))
+mean_batch = float(m["tolk_batch_sentences_sum"]) / max(float(m["tolk_batch_sentences_count"]), 1)
+codes = ",".join(f"{k}:{v}" for k, v in sorted(r["statusCodeDistribution"].items()))
+errors = ",".join(f"{k}:{v}" for k, v in r["errorDistribution"].items()) or "0"
+total = sum(r["statusCodeDistribution"].values())
+row = [__import__("datetime").date.today().isoformat(), cpu, name, flags, clients, requests, total,
+       f"{s['total']:.1f}", f"{s['requestsPerSec']:.1f}", f"{p['p50']*1e3:.0f}", f"{p['p90']*1e3:.0f}",
+       f"{p['p99']*1e3:.0f}", f"{s['slowest']*1e3:.0f}", codes, errors, before, after, peak, f"{mean_batch:.1f}"]
+print(f"{name}: {total} answers in {s['total']:.1f} s = {s['requestsPerSec']:.1f} sentences/s; "
+      f"p50 {p['p50']*1e3:.0f} ms, p90 {p['p90']*1e3:.0f} ms, p99 {p['p99']*1e3:.0f} ms; status {codes}; "
+      f"errors {errors}; RSS {before} -> {after} MB (peak {peak}); mean batch {mean_batch:.1f} sentences")
+with open("bench/serve_load.tsv", "a") as f:
+    f.write("\t".join(map(str, row)) + "\n")
+PY
 }
 
-[ -f bench/serve_load.tsv ] || printf 'date\tcpu\trun\tclients\trequests_per_client\tsentences_per_s\twrk\trss_before_mb\trss_after_mb\tbatches\n' > bench/serve_load.tsv
+[ -f bench/serve_load.tsv ] || printf 'date\tcpu\trun\tserve_flags\tclients\trequests_per_client\tanswers\tseconds\tsentences_per_s\tp50_ms\tp90_ms\tp99_ms\tmax_ms\tstatus\terrors\trss_before_mb\trss_after_mb\trss_peak_mb\tmean_batch\n' > bench/serve_load.tsv
 echo "cpu: $cpu; model: $MODEL; $CLIENTS clients x $REQUESTS requests"
-run batched --threads 2
-run unbatched --threads 2 --batch-delay-ms 0 --max-batch-sentences 1
+for r in $RUNS; do
+  case $r in
+    batched) run batched --threads 2 ;;
+    unbatched) run unbatched --threads 2 --batch-delay-ms 0 --max-batch-sentences 1 ;;
+    delay=*) run "batched-delay${r#delay=}ms" --threads 2 --batch-delay-ms "${r#delay=}" ;;
+    sentences=*) run "batched-max${r#sentences=}" --threads 2 --max-batch-sentences "${r#sentences=}" ;;
+  esac
+done

@@ -181,6 +181,13 @@ async fn libretranslate_api_answers_json_and_form_bodies_with_strings_or_lists()
     )
     .await;
     assert_eq!(list.json()["translatedText"], json!(t.expected[..3]));
+    let empty = post_json(
+        &app,
+        "/translate",
+        json!({"q": [], "source": "de", "target": "en"}),
+    )
+    .await;
+    assert_eq!(empty.json(), json!({"translatedText": []}));
     // Form body, as LibreTranslate's own web client and many plugins send it; a repeated q is
     // a list.
     let enc = |s: &str| s.replace(' ', "+");
@@ -722,4 +729,36 @@ fn strip_ansi(s: &str) -> String {
         .unwrap()
         .replace_all(s, "")
         .into_owned()
+}
+
+#[tokio::test]
+async fn a_long_request_does_not_starve_a_short_one() {
+    let policy = BatchPolicy {
+        max_batch_sentences: 8,
+        batch_delay: Duration::from_millis(50),
+        chunk_sentences: 4,
+        ..BatchPolicy::default()
+    };
+    let (app, pool) = app(policy, Limits::default());
+    let long: Vec<String> = (0..250)
+        .map(|i| format!("ein mann {} hund", ["läuft", "spielt"][i % 2]))
+        .collect();
+    let long_request = {
+        let app = app.clone();
+        tokio::spawn(async move { post_json(&app, "/v1/translate", json!({"src": long})).await })
+    };
+    let model = &pool.models()[0];
+    while model.queue_depth() == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let short = post_json(&app, "/v1/translate", json!({"src": "ein hund"})).await;
+    assert_eq!(short.status, StatusCode::OK);
+    // The short request was answered from one of the first batches: most of the long one
+    // (250 sentences, at most 8 per batch) is still waiting.
+    let left = model.queue_depth();
+    assert!(
+        left > 100,
+        "only {left} sentences of the long request left: the short one waited"
+    );
+    assert_eq!(long_request.await.unwrap().status, StatusCode::OK);
 }

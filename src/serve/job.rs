@@ -61,7 +61,7 @@ struct Slots {
 }
 
 impl Job {
-    /// A job and the receiver its answer arrives on.
+    /// A job and the receiver its answer arrives on (at once for a job without texts).
     pub(crate) fn new(
         id: u64,
         texts: Vec<String>,
@@ -70,6 +70,12 @@ impl Job {
     ) -> (Self, oneshot::Receiver<JobResult>) {
         let (tx, rx) = oneshot::channel();
         let n = texts.len();
+        let reply = if n == 0 {
+            let _ = tx.send(Ok(Vec::new()));
+            None
+        } else {
+            Some(tx)
+        };
         let job = Self {
             id,
             texts,
@@ -79,7 +85,7 @@ impl Job {
             slots: Mutex::new(Slots {
                 answers: vec![None; n],
                 missing: n,
-                reply: Some(tx),
+                reply,
             }),
         };
         (job, rx)

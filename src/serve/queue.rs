@@ -95,6 +95,9 @@ impl WorkQueue {
                 limit,
             });
         }
+        if job.len() == 0 {
+            return Ok(()); // answered when it was made
+        }
         st.queued += job.len();
         st.queued_tokens += job.lengths.iter().sum::<usize>();
         st.pending.push_back(Pending { job, next: 0 });
@@ -155,51 +158,69 @@ impl WorkQueue {
     }
 
     /// Fills one batch round-robin from the pending jobs whose options equal the first one's.
+    /// A job that gave sentences moves behind the others; a job that gave none (other
+    /// options, or the batch was already full) keeps its place.
     fn take_batch(&self, st: &mut State) -> Vec<BatchItem> {
-        let policy = &self.policy;
         let options = st.pending[0].job.options;
         let mut batch: Vec<BatchItem> = Vec::new();
         let mut widest = 0;
         let mut full = false;
-        let mut visited: VecDeque<Pending> = VecDeque::new();
-        while !full {
-            let mut progress = false;
+        loop {
+            let before = batch.len();
+            let (mut skipped, mut served) = (VecDeque::new(), VecDeque::new());
             while let Some(mut p) = st.pending.pop_front() {
+                let mut taken = 0;
                 if p.job.options == options {
-                    for _ in 0..policy.chunk_sentences.max(1) {
-                        let Some(&len) = p.job.lengths.get(p.next) else {
-                            break;
-                        };
-                        let wider = widest.max(len);
-                        if !batch.is_empty()
-                            && (batch.len() == policy.max_batch_sentences
-                                || (batch.len() + 1) * wider > policy.max_batch_tokens)
-                        {
-                            full = true;
-                            break;
-                        }
-                        batch.push((p.job.clone(), p.next));
-                        p.next += 1;
-                        st.queued -= 1;
-                        st.queued_tokens -= len;
-                        widest = wider;
-                        progress = true;
-                    }
+                    (taken, full) = self.take_from(&mut p, &mut batch, &mut widest, st);
                 }
-                if p.remaining() > 0 {
-                    visited.push_back(p);
+                if taken == 0 {
+                    skipped.push_back(p);
+                } else if p.remaining() > 0 {
+                    served.push_back(p);
                 }
                 if full {
                     break;
                 }
             }
-            // Requests not visited keep their place ahead of the ones just served.
-            st.pending.append(&mut visited);
-            if !progress {
+            let rest = std::mem::take(&mut st.pending);
+            st.pending = skipped.into_iter().chain(rest).chain(served).collect();
+            if full || batch.len() == before {
                 break;
             }
         }
         batch
+    }
+
+    /// Moves up to `chunk_sentences` sentences of `p` into `batch` within the batch limits;
+    /// returns how many, and whether the batch is full.
+    fn take_from(
+        &self,
+        p: &mut Pending,
+        batch: &mut Vec<BatchItem>,
+        widest: &mut usize,
+        st: &mut State,
+    ) -> (usize, bool) {
+        let policy = &self.policy;
+        let mut taken = 0;
+        while taken < policy.chunk_sentences.max(1) {
+            let Some(&len) = p.job.lengths.get(p.next) else {
+                return (taken, false);
+            };
+            let wider = (*widest).max(len);
+            if !batch.is_empty()
+                && (batch.len() == policy.max_batch_sentences
+                    || (batch.len() + 1) * wider > policy.max_batch_tokens)
+            {
+                return (taken, true);
+            }
+            batch.push((p.job.clone(), p.next));
+            p.next += 1;
+            st.queued -= 1;
+            st.queued_tokens -= len;
+            *widest = wider;
+            taken += 1;
+        }
+        (taken, false)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -247,6 +268,21 @@ mod tests {
             [(1, 5), (1, 6), (1, 7), (1, 8), (1, 9)]
         );
         assert_eq!(q.depth(), 0);
+    }
+
+    #[test]
+    fn one_sentence_batches_serve_requests_in_arrival_order() {
+        // Found by the load test: a request passed over because the batch was full must keep
+        // its place, not go behind the requests that arrived after it.
+        let q = WorkQueue::new(BatchPolicy {
+            max_batch_sentences: 1,
+            ..policy()
+        });
+        for id in 1..=4 {
+            q.submit(job(id, 1, 1)).unwrap();
+        }
+        let order: Vec<u64> = (0..4).map(|_| q.next_batch().unwrap()[0].0.id).collect();
+        assert_eq!(order, [1, 2, 3, 4]);
     }
 
     #[test]

@@ -91,6 +91,9 @@ impl AppState {
         options: TranslateOptions,
     ) -> Result<Vec<SentenceOut>, ApiError> {
         self.check_texts(&texts)?;
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
         let started = Instant::now();
         let lengths = model
             .lengths(&texts, options.max_input_subwords)
