@@ -44,14 +44,20 @@ run() { # name, extra serve flags...
   for _ in $(seq 300); do curl -sf "127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
   load "$CLIENTS" "$work/warmup.json"   # one request per client: RSS "before" has buffers in place
   local before; before=$(rss_mb $pid VmRSS)
+  # RSS every second during the run, to see whether it grows or levels off.
+  ( while kill -0 $pid 2>/dev/null; do rss_mb $pid VmRSS; sleep 1; done ) > "$work/$name.rss" &
+  local sampler=$!
   load $(( CLIENTS * REQUESTS )) "$work/$name.json"
+  kill $sampler 2>/dev/null || true
   local after peak; after=$(rss_mb $pid VmRSS); peak=$(rss_mb $pid VmHWM)
   curl -s "127.0.0.1:$PORT/metrics" > "$work/$name.metrics"
   kill -TERM $pid; wait $pid || true
   python3 - "$work/$name.json" "$work/$name.metrics" "$name" "$cpu" "$CLIENTS" "$REQUESTS" \
-    "$before" "$after" "$peak" "$*" <<'PY'
+    "$before" "$after" "$peak" "$*" "$work/$name.rss" <<'PY'
 import json, sys
-out, metrics, name, cpu, clients, requests, before, after, peak, flags = sys.argv[1:]
+out, metrics, name, cpu, clients, requests, before, after, peak, flags, rss_file = sys.argv[1:]
+rss = [int(x) for x in open(rss_file).read().split()]
+quarters = "/".join(str(max(rss[len(rss) * q // 4:len(rss) * (q + 1) // 4] or [0])) for q in range(4))
 r = json.load(open(out))
 s, p = r["summary"], r["latencyPercentiles"]
 m = dict(l.rsplit(" ", 1) for l in open(metrics) if l.startswith("tolk_batch_sentences_"))
@@ -61,16 +67,16 @@ errors = ",".join(f"{k}:{v}" for k, v in r["errorDistribution"].items()) or "0"
 total = sum(r["statusCodeDistribution"].values())
 row = [__import__("datetime").date.today().isoformat(), cpu, name, flags, clients, requests, total,
        f"{s['total']:.1f}", f"{s['requestsPerSec']:.1f}", f"{p['p50']*1e3:.0f}", f"{p['p90']*1e3:.0f}",
-       f"{p['p99']*1e3:.0f}", f"{s['slowest']*1e3:.0f}", codes, errors, before, after, peak, f"{mean_batch:.1f}"]
+       f"{p['p99']*1e3:.0f}", f"{s['slowest']*1e3:.0f}", codes, errors, before, after, peak, quarters, f"{mean_batch:.1f}"]
 print(f"{name}: {total} answers in {s['total']:.1f} s = {s['requestsPerSec']:.1f} sentences/s; "
       f"p50 {p['p50']*1e3:.0f} ms, p90 {p['p90']*1e3:.0f} ms, p99 {p['p99']*1e3:.0f} ms; status {codes}; "
-      f"errors {errors}; RSS {before} -> {after} MB (peak {peak}); mean batch {mean_batch:.1f} sentences")
+      f"errors {errors}; RSS {before} -> {after} MB (peak {peak}; max per quarter of the run {quarters}); mean batch {mean_batch:.1f} sentences")
 with open("bench/serve_load.tsv", "a") as f:
     f.write("\t".join(map(str, row)) + "\n")
 PY
 }
 
-[ -f bench/serve_load.tsv ] || printf 'date\tcpu\trun\tserve_flags\tclients\trequests_per_client\tanswers\tseconds\tsentences_per_s\tp50_ms\tp90_ms\tp99_ms\tmax_ms\tstatus\terrors\trss_before_mb\trss_after_mb\trss_peak_mb\tmean_batch\n' > bench/serve_load.tsv
+[ -f bench/serve_load.tsv ] || printf 'date\tcpu\trun\tserve_flags\tclients\trequests_per_client\tanswers\tseconds\tsentences_per_s\tp50_ms\tp90_ms\tp99_ms\tmax_ms\tstatus\terrors\trss_before_mb\trss_after_mb\trss_peak_mb\trss_max_per_quarter_mb\tmean_batch\n' > bench/serve_load.tsv
 echo "cpu: $cpu; model: $MODEL; $CLIENTS clients x $REQUESTS requests"
 for r in $RUNS; do
   case $r in

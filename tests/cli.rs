@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use assert_cmd::Command;
+use common::tolk;
 use predicates::prelude::*;
 
 struct Trained {
@@ -16,28 +17,13 @@ struct Trained {
     model: PathBuf,
 }
 
-fn tolk() -> Command {
-    let mut cmd = Command::cargo_bin("tolk").unwrap();
-    cmd.env("OMP_WAIT_POLICY", "PASSIVE")
-        .env("RUST_LOG", "warn");
-    cmd
-}
-
 /// Trains the tiny config of `common` for 30 updates with `tolk train`, once.
 fn trained() -> &'static Trained {
     static MODEL: OnceLock<Trained> = OnceLock::new();
     MODEL.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        let cfg = common::tiny_config(&dir, "model", 30);
-        let path = dir.join("tiny.toml");
-        std::fs::write(&path, cfg.to_toml()).unwrap();
-        tolk()
-            .args(["train", path.to_str().unwrap()])
-            .args(["--set", "training.validate_every=15"])
-            .timeout(std::time::Duration::from_secs(300))
-            .assert()
-            .success();
+        common::train_tiny_with_cli(&dir, 30, &["--set", "training.validate_every=15"]);
         Trained {
             model: dir.join("model"),
             dir,

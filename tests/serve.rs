@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use assert_cmd::Command;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
+use common::tolk;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -28,13 +28,6 @@ struct Trained {
     expected: Vec<String>,
 }
 
-fn tolk() -> Command {
-    let mut cmd = Command::cargo_bin("tolk").unwrap();
-    cmd.env("OMP_WAIT_POLICY", "PASSIVE")
-        .env("RUST_LOG", "warn");
-    cmd
-}
-
 /// Trains the tiny config for 60 updates with `tolk train` and translates 40 lines with
 /// `tolk translate`, once.
 fn trained() -> &'static Trained {
@@ -42,14 +35,7 @@ fn trained() -> &'static Trained {
     MODEL.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        let cfg = common::tiny_config(&dir, "model", 60);
-        let path = dir.join("tiny.toml");
-        std::fs::write(&path, cfg.to_toml()).unwrap();
-        tolk()
-            .args(["train", path.to_str().unwrap()])
-            .timeout(Duration::from_secs(300))
-            .assert()
-            .success();
+        let model = common::train_tiny_with_cli(&dir, 60, &[]);
         let mut lines: Vec<String> = std::fs::read_to_string(dir.join("valid.de"))
             .unwrap()
             .lines()
@@ -59,7 +45,6 @@ fn trained() -> &'static Trained {
         lines.extend(train.lines().take(20).map(str::to_string));
         let input = dir.join("input.de");
         std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-        let model = dir.join("model");
         let out = tolk()
             .args(["translate", "--threads", "1", "--model"])
             .arg(&model)
@@ -740,7 +725,7 @@ async fn a_long_request_does_not_starve_a_short_one() {
         ..BatchPolicy::default()
     };
     let (app, pool) = app(policy, Limits::default());
-    let long: Vec<String> = (0..250)
+    let long: Vec<String> = (0..1000)
         .map(|i| format!("ein mann {} hund", ["läuft", "spielt"][i % 2]))
         .collect();
     let long_request = {
@@ -754,10 +739,10 @@ async fn a_long_request_does_not_starve_a_short_one() {
     let short = post_json(&app, "/v1/translate", json!({"src": "ein hund"})).await;
     assert_eq!(short.status, StatusCode::OK);
     // The short request was answered from one of the first batches: most of the long one
-    // (250 sentences, at most 8 per batch) is still waiting.
+    // (1000 sentences, at most 8 per batch) is still waiting.
     let left = model.queue_depth();
     assert!(
-        left > 100,
+        left > 500,
         "only {left} sentences of the long request left: the short one waited"
     );
     assert_eq!(long_request.await.unwrap().status, StatusCode::OK);

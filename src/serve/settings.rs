@@ -9,7 +9,7 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Longest text, in characters (Unicode scalar values; 400 above it). Default 5000.
     pub max_chars_per_text: usize,
-    /// Most texts in one request (`q` or `src` list; 400 above it). Default 256.
+    /// Most texts in one request (`q` or `src` list; 400 above it). Default 1024.
     pub max_texts_per_request: usize,
     /// Largest beam size a request may ask for. Default 16.
     pub max_beam_size: usize,
@@ -24,7 +24,7 @@ impl Default for Limits {
         Self {
             max_body_bytes: 1 << 20,
             max_chars_per_text: 5000,
-            max_texts_per_request: 256,
+            max_texts_per_request: 1024,
             max_beam_size: 16,
             max_nbest: 8,
             request_timeout: Duration::from_secs(60),

@@ -136,8 +136,8 @@ fn open_model_dir(
 }
 
 /// Loads weights, optimizer moments and state from the checkpoint `dir` (`last/`, or
-/// `last.old/` after a crash between its renames), and drops metrics rows logged after it
-/// (the lost part of a killed run).
+/// `last.old/` after a crash between its renames), and drops metrics rows logged after its
+/// last validation (the lost part of a killed run).
 fn resume_state(
     md: &ModelDir,
     dir: &std::path::Path,
@@ -147,7 +147,9 @@ fn resume_state(
     checkpoint::load_weights(dir, vs, Some(opt))?;
     let state: TrainingState = checkpoint::load_state(dir)?;
     opt.step = state.step as i64;
-    metrics_log::truncate_after(&md.metrics(), state.step)?;
+    // Rows after the checkpoint's last validation belong to the lost part of the run; that
+    // includes a row of the checkpoint's own step logged after the checkpoint was written.
+    metrics_log::truncate_after(&md.metrics(), state.validated_at.unwrap_or(0))?;
     info!(
         step = state.step,
         epoch = state.epoch,

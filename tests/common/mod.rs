@@ -77,3 +77,27 @@ pub fn rng_lock() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// The `tolk` binary with a passive OpenMP wait policy and warnings-only logs.
+pub fn tolk() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("tolk").unwrap();
+    cmd.env("OMP_WAIT_POLICY", "PASSIVE")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+/// Writes the tiny config (`dir/tiny.toml`, corpora in `dir`) for `max_steps` updates and
+/// trains it with `tolk train` plus `extra` arguments; returns the model directory
+/// `dir/model`.
+pub fn train_tiny_with_cli(dir: &Path, max_steps: usize, extra: &[&str]) -> std::path::PathBuf {
+    let cfg = tiny_config(dir, "model", max_steps);
+    let path = dir.join("tiny.toml");
+    fs::write(&path, cfg.to_toml()).unwrap();
+    tolk()
+        .args(["train", path.to_str().unwrap()])
+        .args(extra)
+        .timeout(std::time::Duration::from_secs(300))
+        .assert()
+        .success();
+    dir.join("model")
+}
