@@ -18,6 +18,7 @@
 //! - [`plot`]: attention heatmaps and learning curves.
 //! - [`serve`]: the HTTP server (LibreTranslate and native APIs, dynamic batching, metrics,
 //!   web page), a thin layer over [`decode`] like the CLI.
+//! - [`precision`]: fp32 / bf16 decoding, chosen from the CPU's features.
 //! - [`config`]: the experiment configuration file.
 //! - [`runtime`]: device, threads, OpenMP wait policy.
 //! - [`error`]: the typed errors at the library boundary.
@@ -28,9 +29,11 @@ pub mod config;
 pub mod data;
 pub mod decode;
 pub mod error;
+pub mod kernels;
 pub mod metrics;
 pub mod model;
 pub mod plot;
+pub mod precision;
 pub mod runtime;
 pub mod serve;
 pub mod subword;

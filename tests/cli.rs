@@ -471,3 +471,62 @@ fn resume_with_another_model_config_is_refused() {
             "holds a different model or subword setup than this config",
         ));
 }
+
+/// `index ||| text ||| score` lines of `translate --nbest 2` (the beam is 2) with `flags`.
+fn nbest_with(t: &Trained, flags: &[&str]) -> Vec<(String, f64)> {
+    let out = translate_cmd(t)
+        .args(["--nbest", "2", "--input"])
+        .arg(t.dir.join("valid.de"))
+        .args(flags)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lines(&out.stdout)
+        .iter()
+        .map(|l| {
+            let parts: Vec<&str> = l.split(" ||| ").collect();
+            (
+                format!("{} ||| {}", parts[0], parts[1]),
+                parts[2].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_fused_attention_kernel_and_bf16_translate_like_the_reference() {
+    let t = trained();
+    let reference = nbest_with(t, &["--fused-attention", "false", "--precision", "fp32"]);
+    assert_eq!(reference.len(), 20 * 2);
+    // fp32 levers: the same hypotheses, scores equal up to float rounding.
+    let fused = nbest_with(t, &["--fused-attention", "true"]);
+    for ((rt, rs), (ft, fs)) in reference.iter().zip(&fused) {
+        assert_eq!(rt, ft);
+        assert!((rs - fs).abs() < 1e-3, "{rt}: score {rs} vs {fs}");
+    }
+    // bf16 projection: scores within bf16 rounding of the logits.
+    let bf16 = nbest_with(t, &["--precision", "bf16"]);
+    assert_eq!(bf16.len(), reference.len());
+    let close = reference
+        .iter()
+        .zip(&bf16)
+        .filter(|((rt, rs), (bt, bs))| rt == bt && (rs - bs).abs() < 0.05)
+        .count();
+    assert!(
+        close * 10 >= reference.len() * 8,
+        "only {close} of {} bf16 hypotheses match",
+        reference.len()
+    );
+    translate_cmd(t)
+        .args(["--precision", "fp16"])
+        .write_stdin("ein hund\n")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "unknown precision \"fp16\": use fp32, bf16 or auto",
+        ));
+}

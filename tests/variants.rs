@@ -7,6 +7,7 @@ use tch::Device;
 use tolk::artifacts::{LoadedModel, ModelDir};
 use tolk::config::{AttentionType, DecoderType, ModelConfig, ScopeType, SelectionType};
 use tolk::decode::{LexicalShortlist, TranslateOverrides, Translator};
+use tolk::precision::PrecisionChoice;
 
 fn variants() -> Vec<(&'static str, ModelConfig)> {
     let base = ModelConfig {
@@ -120,6 +121,9 @@ fn every_attention_variant_trains_saves_and_translates() {
             keep_attention: true,
             // Training wrote a lexical shortlist; decode over it (every decoder must support it).
             shortlist: Some(true),
+            // Every variant also decodes through the fused kernels and in bf16.
+            fused_attention: Some(true),
+            precision: Some(PrecisionChoice::Bf16),
         };
         let translator = Translator::load(&cfg.training.model_dir, None, Device::Cpu, &overrides)
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));

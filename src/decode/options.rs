@@ -3,6 +3,7 @@
 
 use crate::config::DecodingConfig;
 use crate::error::Error;
+use crate::precision::{Precision, PrecisionChoice};
 
 /// How to translate, fully resolved.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,6 +24,11 @@ pub struct TranslateOptions {
     pub keep_attention: bool,
     /// Decode each batch over the model's lexical shortlist instead of the full vocabulary.
     pub shortlist: bool,
+    /// Precision of the vocabulary projection; applied to the model when a
+    /// [`crate::decode::Translator`] is loaded.
+    pub precision: Precision,
+    /// Search through the fused attention kernel ([`crate::kernels::with_fused`]).
+    pub fused_attention: bool,
 }
 
 /// The caller's choices; `None` keeps the model's `[decoding]` value.
@@ -45,6 +51,10 @@ pub struct TranslateOverrides {
     /// Use the lexical shortlist; `Some(false)` does not turn off a config's `shortlist = true`
     /// (the CLI flag can only ask for it).
     pub shortlist: Option<bool>,
+    /// `fp32`, `bf16` or `auto`; default from the config (`decoding.precision`).
+    pub precision: Option<PrecisionChoice>,
+    /// Fused attention kernels; default from the config (`decoding.fused_attention`).
+    pub fused_attention: Option<bool>,
 }
 
 impl TranslateOptions {
@@ -59,6 +69,8 @@ impl TranslateOptions {
             max_input_subwords: 0,
             keep_attention: false,
             shortlist: false,
+            precision: Precision::Fp32,
+            fused_attention: false,
         }
     }
 
@@ -80,6 +92,8 @@ impl TranslateOptions {
                 .unwrap_or(config.max_input_subwords),
             keep_attention: overrides.keep_attention,
             shortlist: overrides.shortlist.unwrap_or(false) || config.shortlist,
+            precision: overrides.precision.unwrap_or(config.precision).resolve(),
+            fused_attention: overrides.fused_attention.unwrap_or(config.fused_attention),
         };
         let non_negative = |name: &str, v: f64| {
             if v.is_finite() && v >= 0.0 {

@@ -91,7 +91,7 @@ impl StepModel for Seq2Seq {
         copies: usize,
         shortlist: Option<&[i64]>,
     ) -> Seq2SeqState {
-        let projection = self.decoder.projection().restrict(shortlist);
+        let projection = self.search_projection().restrict(shortlist);
         let mut memory = self.encode(src, lengths, false);
         if copies > 1 {
             let b = src.size()[0];

@@ -72,7 +72,7 @@ impl Translator<Seq2Seq> {
     /// Loads the model directory `dir` (config, subword models, the weights of the checkpoint
     /// named `checkpoint`, by default `best/` or else `last/` (see [`LoadedModel::load`]), and
     /// `shortlist.json` when the options ask for it) and resolves the translation options from
-    /// its `[decoding]` config and `overrides`.
+    /// its `[decoding]` config and `overrides`; the model searches in `options.precision`.
     ///
     /// Errors: [`Error::Model`] for a directory that cannot be loaded, [`Error::Input`] for
     /// overrides out of range.
@@ -82,8 +82,9 @@ impl Translator<Seq2Seq> {
         device: Device,
         overrides: &TranslateOverrides,
     ) -> Result<Self, Error> {
-        let loaded = LoadedModel::load(dir, checkpoint, device).map_err(Error::model)?;
+        let mut loaded = LoadedModel::load(dir, checkpoint, device).map_err(Error::model)?;
         let options = TranslateOptions::resolve(&loaded.config.decoding, overrides)?;
+        loaded.model.set_search_precision(options.precision);
         let shortlist = options
             .shortlist
             .then(|| LexicalShortlist::load(&ModelDir::new(dir).shortlist()))
@@ -191,7 +192,9 @@ impl<M: StepModel> Translator<M> {
                 .map(|&k| (opts.max_len_ratio * ids[k].len() as f64) as usize + 5)
                 .collect();
             let candidates = shortlist.map(|s| s.candidates(&srcs));
-            let hyps = self.search(&srcs, &max_len, opts, candidates.as_deref())?;
+            let hyps = crate::kernels::with_fused(opts.fused_attention, || {
+                self.search(&srcs, &max_len, opts, candidates.as_deref())
+            })?;
             for (&k, hs) in batch.iter().zip(hyps) {
                 out[todo[k]] = hs
                     .into_iter()

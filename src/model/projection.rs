@@ -23,7 +23,24 @@ impl VocabularyProjection {
 
     /// `t` `[..., K]` → logits `[..., V]` (or `[..., C]` when restricted).
     pub fn forward(&self, t: &Tensor) -> Tensor {
-        t.linear(&self.weight, Some(&self.bias))
+        if self.weight.kind() == t.kind() {
+            return t.linear(&self.weight, Some(&self.bias));
+        }
+        // Low-precision weights (see `to_bf16`): the product in their kind, the bias in fp32.
+        t.to_kind(self.weight.kind())
+            .linear::<&Tensor>(&self.weight, None)
+            .to_kind(t.kind())
+            + &self.bias
+    }
+
+    /// The same projection with bf16 weights for search: [`Self::forward`] then casts its input
+    /// `[..., F]` to bf16, multiplies in bf16 (oneDNN: fp32 accumulation, output rounded to
+    /// bf16), and adds the fp32 bias to the fp32 result `[..., V]`.
+    pub fn to_bf16(&self) -> Self {
+        Self {
+            weight: self.weight.to_kind(tch::Kind::BFloat16),
+            bias: self.bias.shallow_clone(),
+        }
     }
 
     /// The projection onto the token ids `shortlist` only (sorted, distinct, < V): logits

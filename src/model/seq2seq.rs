@@ -6,7 +6,9 @@ use super::bahdanau::BahdanauDecoder;
 use super::decoder::{Decoder, DecoderOutput};
 use super::encoder::{Encoder, EncoderOutput};
 use super::luong::LuongDecoder;
+use super::projection::VocabularyProjection;
 use crate::config::{DecoderType, ModelConfig};
+use crate::precision::Precision;
 
 /// Encoder + attention decoder (Bahdanau's decoder or Luong's).
 #[derive(Debug)]
@@ -15,6 +17,9 @@ pub struct Seq2Seq {
     pub encoder: Encoder,
     /// Attention decoder.
     pub decoder: Box<dyn Decoder>,
+    /// The vocabulary projection search uses when it differs from the trained one (bf16
+    /// weights, see [`Seq2Seq::set_search_precision`]).
+    search_projection: Option<VocabularyProjection>,
 }
 
 /// Encoder output plus the attention keys computed from it once per batch.
@@ -45,6 +50,22 @@ impl Encoded {
 }
 
 impl Seq2Seq {
+    /// Sets the precision of the vocabulary projection in search (greedy and beam); training
+    /// always uses the fp32 weights. `Bf16` keeps a bf16 copy of the projection weights.
+    pub fn set_search_precision(&mut self, precision: Precision) {
+        self.search_projection = match precision {
+            Precision::Fp32 => None,
+            Precision::Bf16 => Some(self.decoder.projection().to_bf16()),
+        };
+    }
+
+    /// The vocabulary projection search uses.
+    pub fn search_projection(&self) -> &VocabularyProjection {
+        self.search_projection
+            .as_ref()
+            .unwrap_or_else(|| self.decoder.projection())
+    }
+
     /// Registers all parameters under `vs` (`encoder.*`, `decoder.*`).
     ///
     /// Errors: inconsistent sizes in `cfg` (e.g. dot attention with D != 2H).
@@ -63,6 +84,7 @@ impl Seq2Seq {
         Ok(Self {
             encoder: Encoder::new(vs / "encoder", cfg, src_vocab),
             decoder,
+            search_projection: None,
         })
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tolk::decode::TranslateOverrides;
+use tolk::precision::PrecisionChoice;
 use tolk::runtime::{device_from, set_threads};
 use tolk::serve::{
     router, serve, shutdown_signal, AppState, BatchPolicy, Limits, ModelPool, ModelSpec,
@@ -38,6 +39,14 @@ pub struct Args {
     /// Default GNMT length-penalty alpha; default from each model's config.
     #[arg(long)]
     alpha: Option<f64>,
+    /// Precision of the vocabulary projection: fp32, bf16 or auto; default from each model's
+    /// config.
+    #[arg(long)]
+    precision: Option<PrecisionChoice>,
+    /// Additive attention through the fused kernel (`true`/`false`); default from each
+    /// model's config.
+    #[arg(long)]
+    fused_attention: Option<bool>,
     /// A batch holds at most this many padded source subwords.
     #[arg(long, default_value_t = BatchPolicy::default().max_batch_tokens)]
     max_batch_tokens: usize,
@@ -118,6 +127,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let overrides = TranslateOverrides {
         beam_size: args.beam,
         length_penalty: args.alpha,
+        precision: args.precision,
+        fused_attention: args.fused_attention,
         ..Default::default()
     };
     let specs: Vec<ModelSpec> = args

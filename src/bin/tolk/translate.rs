@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use tolk::artifacts::model_dir::LAST;
 use tolk::data::{BadLinePolicy, CorpusError, InputLines};
 use tolk::decode::{AlignmentRecord, TranslateOverrides, Translation, Translator};
+use tolk::precision::PrecisionChoice;
 use tolk::runtime::{device_from, set_threads};
 
 /// Translate sentences (one per line) from a file or stdin to stdout.
@@ -71,6 +72,14 @@ pub struct Args {
     /// target vocabulary; default from the model's config (`decoding.shortlist`).
     #[arg(long)]
     shortlist: bool,
+    /// Precision of the vocabulary projection: fp32, bf16 (fast on CPUs with AVX-512-BF16 or
+    /// AMX) or auto (bf16 where the CPU has it); default from the model's config (fp32).
+    #[arg(long)]
+    precision: Option<PrecisionChoice>,
+    /// Additive attention through the fused kernel (`true`/`false`; false = libtorch's
+    /// reference ops); default from the model's config (true).
+    #[arg(long)]
+    fused_attention: Option<bool>,
 }
 
 impl Args {
@@ -84,6 +93,8 @@ impl Args {
             max_input_subwords: self.max_input_subwords,
             keep_attention: self.alignments.is_some() || self.pharaoh.is_some(),
             shortlist: Some(self.shortlist),
+            precision: self.precision,
+            fused_attention: self.fused_attention,
         }
     }
 }
@@ -123,6 +134,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         tokens_per_s = format!("{:.0}", tokens as f64 / secs.max(1e-9)),
         beam = translator.options().beam_size,
         shortlist = translator.options().shortlist,
+        precision = %translator.options().precision,
+        fused_attention = translator.options().fused_attention,
         "translated"
     );
     Ok(())

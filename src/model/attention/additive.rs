@@ -56,11 +56,51 @@ impl Score for AdditiveScore {
     }
 
     fn score(&self, query: &Tensor, keys: &Tensor, coverage: Option<&Tensor>) -> Tensor {
-        let pre = keys + query.apply(&self.query).unsqueeze(1); // [B,S,A]
+        let q = query.apply(&self.query); // [B,A]
+        if coverage.is_none() && crate::kernels::fused_enabled() {
+            let v = self.energy.ws.view([-1]);
+            if let Some(e) = crate::kernels::additive_energy(&q, keys, &v) {
+                return e;
+            }
+        }
+        let pre = keys + q.unsqueeze(1); // [B,S,A]
         let pre = match (&self.coverage, coverage) {
             (Some(w), Some(cov)) => pre + cov.unsqueeze(-1) * w, // [B,S,1]·[A]
             _ => pre,
         };
         pre.tanh().apply(&self.energy).squeeze_dim(-1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{nn::VarStore, Device, Kind};
+
+    #[test]
+    fn search_energies_go_through_the_fused_kernel_only_when_asked() {
+        let vs = VarStore::new(Device::Cpu);
+        let score = AdditiveScore::new(vs.root(), 24, 20, 48, false);
+        let annotations = Tensor::randn([6, 9, 20], (Kind::Float, Device::Cpu));
+        let query = Tensor::randn([6, 24], (Kind::Float, Device::Cpu));
+        let (reference, fused) = tch::no_grad(|| {
+            let keys = score.keys(&annotations);
+            let reference = crate::kernels::with_fused(false, || score.score(&query, &keys, None));
+            let fused = crate::kernels::with_fused(true, || score.score(&query, &keys, None));
+            (reference, fused)
+        });
+        let err = (&fused - &reference).abs().max().double_value(&[]);
+        assert!(err < 1e-5, "fused differs by {err}");
+        // Not bit-identical: the kernel really ran (its tanh and summation order differ).
+        assert!(!fused.equal(&reference), "the fused path was not taken");
+        // With gradients (training) the kernel declines and the reference runs.
+        let keys = score.keys(&annotations);
+        let with_grad = crate::kernels::with_fused(true, || score.score(&query, &keys, None));
+        assert!(with_grad.requires_grad());
+        assert!(with_grad.equal(&tch::no_grad(|| score.score(
+            &query,
+            &score.keys(&annotations),
+            None
+        ))));
     }
 }

@@ -1,0 +1,37 @@
+//! Fused CPU kernels, each behind a narrow function over tensors and tested against the unfused
+//! libtorch expression it replaces (the reference). A kernel picks its SIMD width at run time
+//! from the CPU's features (AVX-512, AVX2+FMA, or portable code) and runs on the caller's
+//! thread count; callers fall back to the reference for inputs it does not take (autograd,
+//! non-fp32, non-CPU).
+
+pub mod additive_energy;
+pub mod tanh;
+
+use std::cell::Cell;
+
+pub use additive_energy::additive_energy;
+
+thread_local! {
+    static FUSED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with the fused kernels on or off on this thread (off outside: the reference ops
+/// give today's results bit for bit). [`crate::decode::Translator`] runs each search inside it
+/// with `decoding.fused_attention`; training and anything else that calls the model directly
+/// get the reference. The kernels also decline inputs that need gradients.
+pub fn with_fused<T>(enabled: bool, f: impl FnOnce() -> T) -> T {
+    let before = FUSED.with(|c| c.replace(enabled));
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            FUSED.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(before);
+    f()
+}
+
+/// Whether the fused kernels are on for this thread (see [`with_fused`]).
+pub fn fused_enabled() -> bool {
+    FUSED.with(Cell::get)
+}
