@@ -2,6 +2,7 @@
 //! plugins work unchanged. Request and response fields follow LibreTranslate 1.x.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
@@ -91,7 +92,7 @@ fn find_model<'a>(
     app: &'a AppState,
     source: &str,
     target: &str,
-) -> Result<&'a ServedModel, ApiError> {
+) -> Result<&'a Arc<ServedModel>, ApiError> {
     let unsupported = || ApiError::bad_request(format!("{source}-{target} is not supported"));
     if source == "auto" {
         let mut into = app.pool.models().iter().filter(|m| m.target == target);
@@ -103,10 +104,7 @@ fn find_model<'a>(
             _ => Err(unsupported()),
         };
     }
-    app.pool
-        .by_pair(source, target)
-        .map(|m| &**m)
-        .ok_or_else(unsupported)
+    app.pool.by_pair(source, target).ok_or_else(unsupported)
 }
 
 /// `GET /languages`: `[{"code", "name", "targets"}]`, one entry per source language of the

@@ -1,6 +1,8 @@
 //! tolk's own API: `POST /v1/translate` with search settings, n-best lists, scores, subwords
 //! and alignments; `GET /v1/models`.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
@@ -70,9 +72,9 @@ pub async fn translate(
     })))
 }
 
-fn find_model<'a>(app: &'a AppState, fields: &Fields) -> Result<&'a ServedModel, ApiError> {
+fn find_model<'a>(app: &'a AppState, fields: &Fields) -> Result<&'a Arc<ServedModel>, ApiError> {
     if let Some(name) = fields.string("model")? {
-        return app.pool.by_name(&name).map(|m| &**m).ok_or_else(|| {
+        return app.pool.by_name(&name).ok_or_else(|| {
             ApiError::bad_request(format!("no model named {name:?} (see /v1/models)"))
         });
     }
@@ -80,7 +82,6 @@ fn find_model<'a>(app: &'a AppState, fields: &Fields) -> Result<&'a ServedModel,
         (Some(s), Some(t)) => app
             .pool
             .by_pair(&s, &t)
-            .map(|m| &**m)
             .ok_or_else(|| ApiError::bad_request(format!("{s}-{t} is not supported"))),
         (None, None) => Ok(&app.pool.models()[0]),
         _ => Err(ApiError::bad_request(

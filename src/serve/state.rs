@@ -81,12 +81,14 @@ impl AppState {
         Ok(opts)
     }
 
-    /// Translates `texts` with `model`: checks the text limits, queues them (429 when the
-    /// queue is full) and waits for the answers (504 after `request_timeout`). Dropping the
-    /// returned future (the client went away) takes the request out of the queue.
+    /// Translates `texts` with `model`: checks the text limits, measures them in subwords (on
+    /// tokio's blocking pool, so a large request does not hold up an async worker), queues
+    /// them (429 when the queue is full) and waits for the answers (504 after
+    /// `request_timeout`). Dropping the returned future (the client went away) takes the
+    /// request out of the queue.
     pub async fn translate(
         &self,
-        model: &ServedModel,
+        model: &Arc<ServedModel>,
         texts: Vec<String>,
         options: TranslateOptions,
     ) -> Result<Vec<SentenceOut>, ApiError> {
@@ -95,9 +97,21 @@ impl AppState {
             return Ok(Vec::new());
         }
         let started = Instant::now();
-        let lengths = model
-            .lengths(&texts, options.max_input_subwords)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let (texts, lengths) = {
+            let (model, limit) = (Arc::clone(model), options.max_input_subwords);
+            tokio::task::spawn_blocking(move || {
+                let lengths = model.lengths(&texts, limit);
+                (texts, lengths)
+            })
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("measuring the texts failed: {e}"),
+                )
+            })?
+        };
+        let lengths = lengths.map_err(|e| ApiError::bad_request(e.to_string()))?;
         let n = texts.len();
         let mut ticket = model.submit(texts, lengths, options)?;
         let timeout = self.limits.request_timeout;
