@@ -1,6 +1,7 @@
 //! Fused kernels against their libtorch reference on decoding shapes, alternating, median of
-//! many calls: `cargo run --release --example kernel_bench [THREADS]`. A benchmark for
-//! bench/NOTES.md (issue 12), not a test.
+//! many calls: `cargo run --release --example kernel_bench [THREADS]`; with `KERNEL_ONLY=1`,
+//! the fused kernel alone (no reference run between calls to evict its inputs). A benchmark
+//! for bench/NOTES.md (issue 12), not a test.
 
 use std::time::Instant;
 
@@ -18,6 +19,26 @@ fn main() {
         .unwrap_or(2);
     tch::set_num_threads(threads);
     tch::manual_seed(0);
+    if std::env::var("KERNEL_ONLY").is_ok() {
+        for &(r, s, a) in &[
+            (1000i64, 20i64, 256i64),
+            (1000, 20, 512),
+            (1000, 20, 256),
+            (1000, 40, 128),
+        ] {
+            let q = Tensor::randn([r, a], (Kind::Float, Device::Cpu));
+            let k = Tensor::randn([r, s, a], (Kind::Float, Device::Cpu));
+            let v = Tensor::randn([a], (Kind::Float, Device::Cpu)) * 0.1;
+            let mut t = Vec::new();
+            for _ in 0..30 {
+                let t0 = Instant::now();
+                let _ = tolk::kernels::additive_energy(&q, &k, &v).unwrap();
+                t.push(t0.elapsed().as_secs_f64());
+            }
+            println!("kernel only {r}x{s}x{a}: {:.3} ms", median(t) * 1e3);
+        }
+        return;
+    }
     println!("additive energies e = v^T tanh(q + k), threads {threads}");
     println!("rows\tsrc_len\tattn_dim\treference_ms\tfused_ms\tspeedup\tmax_rel_err");
     // rows = sentences x beam: a test2016 batch of 4000 tokens at beam 5 has ~1000-2000 rows.
