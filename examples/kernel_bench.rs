@@ -12,6 +12,14 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Random query `[r, a]`, keys `[r, s, a]` and energy vector `[a]` on the CPU.
+fn inputs(r: i64, s: i64, a: i64) -> (Tensor, Tensor, Tensor) {
+    let q = Tensor::randn([r, a], (Kind::Float, Device::Cpu));
+    let k = Tensor::randn([r, s, a], (Kind::Float, Device::Cpu));
+    let v = Tensor::randn([a], (Kind::Float, Device::Cpu)) * 0.1;
+    (q, k, v)
+}
+
 fn main() {
     let threads: i32 = std::env::args()
         .nth(1)
@@ -26,9 +34,7 @@ fn main() {
             (1000, 20, 256),
             (1000, 40, 128),
         ] {
-            let q = Tensor::randn([r, a], (Kind::Float, Device::Cpu));
-            let k = Tensor::randn([r, s, a], (Kind::Float, Device::Cpu));
-            let v = Tensor::randn([a], (Kind::Float, Device::Cpu)) * 0.1;
+            let (q, k, v) = inputs(r, s, a);
             let mut t = Vec::new();
             for _ in 0..30 {
                 let t0 = Instant::now();
@@ -49,9 +55,7 @@ fn main() {
         (500, 12, 512),
         (1000, 20, 512),
     ] {
-        let q = Tensor::randn([r, a], (Kind::Float, Device::Cpu));
-        let k = Tensor::randn([r, s, a], (Kind::Float, Device::Cpu));
-        let v = Tensor::randn([a], (Kind::Float, Device::Cpu)) * 0.1;
+        let (q, k, v) = inputs(r, s, a);
         let (mut t_ref, mut t_fused) = (Vec::new(), Vec::new());
         let reference = || (&k + q.unsqueeze(1)).tanh().matmul(&v);
         let fused = || tolk::kernels::additive_energy(&q, &k, &v).unwrap();

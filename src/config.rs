@@ -415,7 +415,8 @@ pub struct DecodingConfig {
     /// Additive attention's energies in search through the fused kernel
     /// ([`crate::kernels::additive_energy`]) instead of libtorch's add, tanh and product:
     /// ~1.3x faster search here, same outputs up to float rounding (bench/NOTES.md). Default
-    /// true; false runs the reference ops. Validation during training always uses them.
+    /// true; false runs the reference ops. Validation during training always runs the
+    /// reference ops.
     pub fused_attention: bool,
 }
 

@@ -1,7 +1,7 @@
 //! Fused CPU kernels, each behind a narrow function over tensors and tested against the unfused
 //! libtorch expression it replaces (the reference). A kernel picks its SIMD width at run time
-//! from the CPU's features (AVX-512, AVX2+FMA, or portable code) and runs on the caller's
-//! thread count; callers fall back to the reference for inputs it does not take (autograd,
+//! from the CPU's features (AVX-512, AVX2+FMA, or portable code) and runs on the calling
+//! thread; callers fall back to the reference for inputs it does not take (autograd,
 //! non-fp32, non-CPU).
 
 pub mod additive_energy;
