@@ -91,12 +91,18 @@ impl SplitInputCell {
     }
 
     /// One step: `x_proj` `[B, G·D]` (a slice of [`Self::precompute`]), `u` `[B, U]`, state →
-    /// new state.
+    /// new state. Inside [`crate::kernels::with_fused`] (search) a GRU's gates run through the
+    /// fused kernel [`crate::kernels::gru_gates`].
     pub fn step(&self, x_proj: &Tensor, u: &Tensor, state: &RnnState) -> RnnState {
         let gi = x_proj + u.matmul(&self.w_u.tr());
         let gh = state.h().linear(&self.w_h, Some(&self.b_h));
         match (self.kind, state) {
             (RnnType::Gru, RnnState::Gru(h)) => {
+                if crate::kernels::fused_enabled() {
+                    if let Some(h_new) = crate::kernels::gru_gates(&gi, &gh, h) {
+                        return RnnState::Gru(h_new);
+                    }
+                }
                 let gi = gi.chunk(3, 1);
                 let gh = gh.chunk(3, 1);
                 let r = (&gi[0] + &gh[0]).sigmoid();
@@ -123,5 +129,38 @@ impl SplitInputCell {
     /// Hidden size D.
     pub fn hidden(&self) -> i64 {
         self.hidden
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{nn::VarStore, Device, Kind};
+
+    #[test]
+    fn gru_gates_go_through_the_fused_kernel_only_in_search() {
+        let vs = VarStore::new(Device::Cpu);
+        let cell = SplitInputCell::new(vs.root(), RnnType::Gru, 8, 6, 16);
+        let opts = (Kind::Float, Device::Cpu);
+        let (x, u) = (Tensor::randn([5, 8], opts), Tensor::randn([5, 6], opts));
+        let state = RnnState::Gru(Tensor::randn([5, 16], opts));
+        let run = |fused: bool| {
+            crate::kernels::with_fused(fused, || {
+                let x_proj = cell.precompute(&x);
+                match cell.step(&x_proj, &u, &state) {
+                    RnnState::Gru(h) => h,
+                    RnnState::Lstm(..) => unreachable!(),
+                }
+            })
+        };
+        let (reference, fused) = tch::no_grad(|| (run(false), run(true)));
+        let err = (&fused - &reference).abs().max().double_value(&[]);
+        assert!(err < 1e-5, "fused differs by {err}");
+        // Not bit-identical: the kernel really ran (its σ and tanh round differently).
+        assert!(!fused.equal(&reference), "the fused path was not taken");
+        // With gradients (training) the kernel declines and the reference runs.
+        let with_grad = run(true);
+        assert!(with_grad.requires_grad());
+        assert!(with_grad.detach().equal(&reference));
     }
 }
