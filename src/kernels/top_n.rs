@@ -1,0 +1,311 @@
+//! The n largest values of each row and their columns, for beam search's candidate selection
+//! (n = 2K of [R, V] logits): a vector pass for chunk maxima, then a scan of the few chunks
+//! that can hold one of the n best, instead of libtorch's CPU `topk`, which copies each row into (value, index) pairs and
+//! heap-sorts them (15 % of beam-5 search time in the profile, bench/NOTES.md).
+
+use tch::{Device, Kind, Tensor};
+
+/// Lanes of a chunk's running maximum (one AVX-512 register of fp32).
+const LANES: usize = 16;
+/// Elements reduced to one maximum in the first pass.
+const CHUNK: usize = 2 * LANES;
+
+/// `x` `[R, V]` (fp32, CPU, no gradient) → (values `[R, n]` fp32, columns `[R, n]` int64), each
+/// row sorted best first, like `x.topk(n, -1, true, true)` for 1 ≤ n ≤ V. Among equal values
+/// the lower column comes first; NaN is never selected unless a row has fewer than n other
+/// values. `None` for inputs the kernel does not take (the caller then runs `topk`).
+pub fn row_top_n(x: &Tensor, n: i64) -> Option<(Tensor, Tensor)> {
+    let takes = x.kind() == Kind::Float && x.device() == Device::Cpu && !x.requires_grad();
+    if !takes || x.dim() != 2 {
+        return None;
+    }
+    let (r, v) = x.size2().ok()?;
+    if n < 1 || n > v {
+        return None;
+    }
+    let x = x.contiguous();
+    let values = Tensor::empty([r, n], (Kind::Float, Device::Cpu));
+    let columns = Tensor::empty([r, n], (Kind::Int64, Device::Cpu));
+    let (r, v, n) = (r as usize, v as usize, n as usize);
+    // SAFETY: contiguous CPU tensors of the checked sizes and kinds, alive for this scope; the
+    // outputs are freshly allocated and written only here.
+    unsafe {
+        let x = std::slice::from_raw_parts(x.data_ptr() as *const f32, r * v);
+        let out_v = std::slice::from_raw_parts_mut(values.data_ptr() as *mut f32, r * n);
+        let out_c = std::slice::from_raw_parts_mut(columns.data_ptr() as *mut i64, r * n);
+        rows_dispatch(x, v, n, out_v, out_c);
+    }
+    Some((values, columns))
+}
+
+fn rows_dispatch(x: &[f32], v: usize, n: usize, out_v: &mut [f32], out_c: &mut [i64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the feature was detected.
+            return unsafe { rows_avx512(x, v, n, out_v, out_c) };
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the feature was detected.
+            return unsafe { rows_avx2(x, v, n, out_v, out_c) };
+        }
+    }
+    rows_portable(x, v, n, out_v, out_c);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn rows_avx512(x: &[f32], v: usize, n: usize, out_v: &mut [f32], out_c: &mut [i64]) {
+    use std::arch::x86_64::*;
+    let chunk_max = |chunk: &[f32]| {
+        assert_eq!(chunk.len(), CHUNK);
+        // SAFETY: CHUNK = 2 × 16 fp32 in bounds (checked); unaligned loads. max_ps returns its
+        // second operand when either is NaN, so NaN never replaces the running maximum.
+        unsafe {
+            let p = chunk.as_ptr();
+            let m = _mm512_max_ps(_mm512_loadu_ps(p), _mm512_set1_ps(f32::NEG_INFINITY));
+            let m = _mm512_max_ps(_mm512_loadu_ps(p.add(LANES)), m);
+            _mm512_reduce_max_ps(m)
+        }
+    };
+    rows(x, v, n, out_v, out_c, chunk_max)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn rows_avx2(x: &[f32], v: usize, n: usize, out_v: &mut [f32], out_c: &mut [i64]) {
+    use std::arch::x86_64::*;
+    let chunk_max = |chunk: &[f32]| {
+        assert_eq!(chunk.len(), CHUNK);
+        // SAFETY: CHUNK = 4 × 8 fp32 in bounds (checked); unaligned loads; NaN as above.
+        unsafe {
+            let p = chunk.as_ptr();
+            let mut m = _mm256_set1_ps(f32::NEG_INFINITY);
+            for i in 0..CHUNK / 8 {
+                m = _mm256_max_ps(_mm256_loadu_ps(p.add(8 * i)), m);
+            }
+            let mut lanes = [0f32; 8];
+            _mm256_storeu_ps(lanes.as_mut_ptr(), m);
+            lanes
+                .iter()
+                .fold(f32::NEG_INFINITY, |a, &x| if x > a { x } else { a })
+        }
+    };
+    rows(x, v, n, out_v, out_c, chunk_max)
+}
+
+fn rows_portable(x: &[f32], v: usize, n: usize, out_v: &mut [f32], out_c: &mut [i64]) {
+    rows(x, v, n, out_v, out_c, chunk_max)
+}
+
+/// The kernel body, with the chunk maximum of the SIMD variant (inlined into each).
+#[inline(always)]
+fn rows(
+    x: &[f32],
+    v: usize,
+    n: usize,
+    out_v: &mut [f32],
+    out_c: &mut [i64],
+    chunk_max: impl Fn(&[f32]) -> f32,
+) {
+    let mut best = Best::new(n);
+    let mut maxima = Vec::with_capacity(v / CHUNK);
+    let mut scratch = Vec::with_capacity(v / CHUNK);
+    for (row, xs) in x.chunks_exact(v).enumerate() {
+        best.clear();
+        // Pass 1 (vector max): each chunk's maximum. The n largest maxima are n values of the
+        // row, so the row's n-th best is at least the n-th largest maximum: only chunks whose
+        // maximum reaches it can hold one of the n best.
+        maxima.clear();
+        // (A plain loop: an iterator adapter would be compiled outside the SIMD variant.)
+        for chunk in xs.chunks_exact(CHUNK) {
+            maxima.push(chunk_max(chunk));
+        }
+        let floor = nth_largest(&maxima, n, &mut scratch);
+        // Pass 2: offer the elements of those chunks, then the tail.
+        for (c, &m) in maxima.iter().enumerate() {
+            if m >= floor {
+                for (l, &value) in xs[c * CHUNK..(c + 1) * CHUNK].iter().enumerate() {
+                    best.offer(value, c * CHUNK + l);
+                }
+            }
+        }
+        let tail = maxima.len() * CHUNK;
+        for (l, &value) in xs[tail..].iter().enumerate() {
+            best.offer(value, tail + l);
+        }
+        best.fill_with_nan(xs);
+        for (i, &(value, column)) in best.sorted().iter().enumerate() {
+            out_v[row * n + i] = value;
+            out_c[row * n + i] = column as i64;
+        }
+    }
+}
+
+/// The n-th largest of `maxima` (−∞ when there are fewer than n), using `scratch` as space.
+fn nth_largest(maxima: &[f32], n: usize, scratch: &mut Vec<f32>) -> f32 {
+    if maxima.len() < n {
+        return f32::NEG_INFINITY;
+    }
+    scratch.clear();
+    scratch.extend_from_slice(maxima);
+    *scratch
+        .select_nth_unstable_by(n - 1, |a, b| b.total_cmp(a))
+        .1
+}
+
+/// The maximum of a full chunk, NaN ignored (−∞ if all are NaN); the portable variant.
+#[inline(always)]
+fn chunk_max(chunk: &[f32]) -> f32 {
+    let chunk: &[f32; CHUNK] = chunk.try_into().expect("a full chunk");
+    let mut lanes = [f32::NEG_INFINITY; LANES];
+    for p in 0..CHUNK / LANES {
+        for l in 0..LANES {
+            let x = chunk[p * LANES + l];
+            // `>` is false for NaN, so NaN never replaces a lane.
+            lanes[l] = if x > lanes[l] { x } else { lanes[l] };
+        }
+    }
+    lanes
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m })
+}
+
+/// The n best (value, column) pairs seen so far, sorted best first (ties: lower column first).
+struct Best {
+    n: usize,
+    items: Vec<(f32, usize)>,
+}
+
+impl Best {
+    fn new(n: usize) -> Self {
+        Self {
+            n,
+            items: Vec::with_capacity(n + 1),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.items.clear();
+    }
+
+    fn is_full(&self) -> bool {
+        self.items.len() == self.n
+    }
+
+    /// A value must exceed this to enter (−∞ until n values are held).
+    fn threshold(&self) -> f32 {
+        if self.is_full() {
+            self.items[self.n - 1].0
+        } else {
+            f32::NEG_INFINITY
+        }
+    }
+
+    /// Inserts `value` at `column` if it beats the n-th best (columns arrive in increasing
+    /// order, so a tie keeps the earlier column). NaN never enters here.
+    #[inline(always)]
+    fn offer(&mut self, value: f32, column: usize) {
+        if (self.is_full() && value <= self.threshold()) || value.is_nan() {
+            return;
+        }
+        let at = self.items.partition_point(|&(v, _)| v >= value);
+        self.items.insert(at, (value, column));
+        self.items.truncate(self.n);
+    }
+
+    /// Rows with fewer than n non-NaN values: the missing places go to the row's NaN columns
+    /// (lowest first), so the output always has n columns.
+    fn fill_with_nan(&mut self, xs: &[f32]) {
+        for (column, &value) in xs.iter().enumerate() {
+            if self.is_full() {
+                break;
+            }
+            if value.is_nan() {
+                self.items.push((value, column));
+            }
+        }
+    }
+
+    fn sorted(&self) -> &[(f32, usize)] {
+        &self.items
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uniform(seed: u64, shape: &[i64]) -> Tensor {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let n: i64 = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| rng.random::<f32>() * 20.0 - 10.0).collect();
+        Tensor::from_slice(&v).reshape(shape)
+    }
+
+    #[test]
+    fn equals_libtorch_topk_on_random_shapes() {
+        for (i, &(r, v, n)) in [
+            (1, 1, 1),
+            (3, 7, 7),
+            (5, 33, 10),
+            (64, 4000, 10),
+            (2, 17, 16),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let x = uniform(i as u64, &[r, v]);
+            let (values, columns) = row_top_n(&x, n).unwrap();
+            let (want_v, want_c) = x.topk(n, -1, true, true);
+            assert!(values.equal(&want_v), "[{r},{v}] top {n}: values differ");
+            assert!(columns.equal(&want_c), "[{r},{v}] top {n}: columns differ");
+        }
+    }
+
+    #[test]
+    fn ties_keep_the_lower_column_and_nan_comes_last() {
+        let x = Tensor::from_slice(&[1f32, 3.0, 3.0, f32::NAN, 2.0, 3.0]).reshape([1, 6]);
+        let (values, columns) = row_top_n(&x, 4).unwrap();
+        assert_eq!(
+            Vec::<f32>::try_from(values.view(-1)).unwrap(),
+            [3.0, 3.0, 3.0, 2.0]
+        );
+        assert_eq!(
+            Vec::<i64>::try_from(columns.view(-1)).unwrap(),
+            [1, 2, 5, 4]
+        );
+        let all = row_top_n(&x, 6).unwrap().1;
+        assert_eq!(
+            Vec::<i64>::try_from(all.view(-1)).unwrap(),
+            [1, 2, 5, 4, 0, 3]
+        );
+    }
+
+    #[test]
+    fn nan_is_skipped_in_long_rows() {
+        let mut values: Vec<f32> = (0..200).map(|i| (i % 50) as f32).collect();
+        values[70] = f32::NAN; // in a chunk that is compared whole
+        values[149] = f32::NAN; // the chunk that holds the maxima 49 at 99 and 149
+        let x = Tensor::from_slice(&values).reshape([1, 200]);
+        let (top, columns) = row_top_n(&x, 3).unwrap();
+        assert_eq!(
+            Vec::<f32>::try_from(top.view(-1)).unwrap(),
+            [49.0, 49.0, 49.0]
+        );
+        assert_eq!(
+            Vec::<i64>::try_from(columns.view(-1)).unwrap(),
+            [49, 99, 199]
+        );
+    }
+
+    #[test]
+    fn declines_what_it_does_not_take() {
+        let x = uniform(9, &[2, 5]);
+        assert!(row_top_n(&x, 0).is_none());
+        assert!(row_top_n(&x, 6).is_none());
+        assert!(row_top_n(&x.to_kind(Kind::Double), 2).is_none());
+        assert!(row_top_n(&x.view([10]), 2).is_none());
+    }
+}
