@@ -1,9 +1,9 @@
-//! Numeric precision of decoding's matrix products, chosen at run time from the CPU's features
-//! with fp32 as the fallback that gives today's results.
+//! Numeric precision of decoding's vocabulary projection, chosen at run time from the CPU's
+//! features with fp32 as the fallback that gives today's results.
 
 use serde::{Deserialize, Serialize};
 
-/// What a config or the command line asks for: `"fp32"`, `"bf16"` or `"auto"`.
+/// What a config or the command line asks for: `"fp32"`, `"bf16"`, `"int8"` or `"auto"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PrecisionChoice {
@@ -14,6 +14,9 @@ pub enum PrecisionChoice {
     /// output rounded to bf16, log-softmax in fp32). Fast only where the CPU has
     /// AVX-512-BF16 or AMX; elsewhere libtorch emulates it slowly.
     Bf16,
+    /// int8 projection weights with per-token scales, each input row quantised with its own
+    /// scale, int32 accumulation (libtorch's `_int_mm`; see [`crate::model::quantized`]).
+    Int8,
     /// bf16 where the CPU has AVX-512-BF16 (which every AMX CPU also has), else fp32.
     Auto,
 }
@@ -25,8 +28,11 @@ impl std::str::FromStr for PrecisionChoice {
         match s {
             "fp32" => Ok(Self::Fp32),
             "bf16" => Ok(Self::Bf16),
+            "int8" => Ok(Self::Int8),
             "auto" => Ok(Self::Auto),
-            _ => Err(format!("unknown precision {s:?}: use fp32, bf16 or auto")),
+            _ => Err(format!(
+                "unknown precision {s:?}: use fp32, bf16, int8 or auto"
+            )),
         }
     }
 }
@@ -39,6 +45,8 @@ pub enum Precision {
     Fp32,
     /// bf16 matrix products.
     Bf16,
+    /// int8 matrix products (dynamic quantisation).
+    Int8,
 }
 
 impl PrecisionChoice {
@@ -47,6 +55,7 @@ impl PrecisionChoice {
         match self {
             Self::Fp32 => Precision::Fp32,
             Self::Bf16 => Precision::Bf16,
+            Self::Int8 => Precision::Int8,
             Self::Auto if cpu_has_fast_bf16() => Precision::Bf16,
             Self::Auto => Precision::Fp32,
         }
@@ -70,6 +79,7 @@ impl std::fmt::Display for Precision {
         f.write_str(match self {
             Self::Fp32 => "fp32",
             Self::Bf16 => "bf16",
+            Self::Int8 => "int8",
         })
     }
 }

@@ -5,11 +5,17 @@
 //! non-fp32, non-CPU).
 
 pub mod additive_energy;
+pub mod dequantize;
+pub mod gru_gates;
 pub mod tanh;
+pub mod top_n;
 
 use std::cell::Cell;
 
 pub use additive_energy::additive_energy;
+pub use dequantize::dequantize_rows;
+pub use gru_gates::gru_gates;
+pub use top_n::row_top_n;
 
 thread_local! {
     static FUSED: Cell<bool> = const { Cell::new(false) };
@@ -17,7 +23,7 @@ thread_local! {
 
 /// Runs `f` with the fused kernels on or off on this thread (off outside: the reference ops
 /// give today's results bit for bit). [`crate::decode::Translator`] runs each search inside it
-/// with `decoding.fused_attention`; training and anything else that calls the model directly
+/// with `decoding.fused_kernels`; training and anything else that calls the model directly
 /// get the reference. The kernels also decline inputs that need gradients.
 pub fn with_fused<T>(enabled: bool, f: impl FnOnce() -> T) -> T {
     let before = FUSED.with(|c| c.replace(enabled));

@@ -19,6 +19,7 @@ pub mod encoder;
 pub mod luong;
 pub mod output;
 pub mod projection;
+pub mod quantized;
 pub mod rnn_cell;
 pub mod seq2seq;
 

@@ -3,34 +3,62 @@
 
 use tch::Tensor;
 
+use super::quantized::Int8Weight;
+
 /// W_o `[V, K]` and b `[V]`, or the rows of a shortlist of C token ids (logits column c is
 /// then token `shortlist[c]`; search maps columns back, see
 /// [`crate::decode::trace::Columns`]).
 #[derive(Debug)]
 pub struct VocabularyProjection {
-    weight: Tensor,
+    weight: Weight,
     bias: Tensor,
+}
+
+/// How W_o is held: as trained (fp32) or as a bf16 copy, both `[V, K]`, or int8 with scales.
+#[derive(Debug)]
+enum Weight {
+    Dense(Tensor),
+    Int8(Int8Weight),
+}
+
+impl Weight {
+    fn shallow_clone(&self) -> Self {
+        match self {
+            Weight::Dense(w) => Weight::Dense(w.shallow_clone()),
+            Weight::Int8(w) => Weight::Int8(w.shallow_clone()),
+        }
+    }
 }
 
 impl VocabularyProjection {
     /// A projection over the full vocabulary (the tensors are shared, not copied).
     pub fn new(weight: &Tensor, bias: &Tensor) -> Self {
         Self {
-            weight: weight.shallow_clone(),
+            weight: Weight::Dense(weight.shallow_clone()),
             bias: bias.shallow_clone(),
         }
     }
 
     /// `t` `[..., K]` → logits `[..., V]` (or `[..., C]` when restricted).
     pub fn forward(&self, t: &Tensor) -> Tensor {
-        if self.weight.kind() == t.kind() {
-            return t.linear(&self.weight, Some(&self.bias));
+        match &self.weight {
+            Weight::Dense(w) if w.kind() == t.kind() => t.linear(w, Some(&self.bias)),
+            // bf16 weights (see `to_bf16`): the product in bf16, the bias in fp32.
+            Weight::Dense(w) => {
+                t.to_kind(w.kind())
+                    .linear::<&Tensor>(w, None)
+                    .to_kind(t.kind())
+                    + &self.bias
+            }
+            Weight::Int8(w) => {
+                let size = t.size();
+                let rows = t.reshape([-1, size[size.len() - 1]]);
+                let logits = w.linear(&rows, &self.bias);
+                let mut out_size = size;
+                *out_size.last_mut().expect("t has a feature axis") = -1;
+                logits.reshape(out_size.as_slice())
+            }
         }
-        // Low-precision weights (see `to_bf16`): the product in their kind, the bias in fp32.
-        t.to_kind(self.weight.kind())
-            .linear::<&Tensor>(&self.weight, None)
-            .to_kind(t.kind())
-            + &self.bias
     }
 
     /// The same projection with bf16 weights for search: [`Self::forward`] then casts its input
@@ -38,8 +66,25 @@ impl VocabularyProjection {
     /// bf16), and adds the fp32 bias to the fp32 result `[..., V]`.
     pub fn to_bf16(&self) -> Self {
         Self {
-            weight: self.weight.to_kind(tch::Kind::BFloat16),
+            weight: Weight::Dense(self.dense().to_kind(tch::Kind::BFloat16)),
             bias: self.bias.shallow_clone(),
+        }
+    }
+
+    /// The same projection with int8 weights for search ([`Int8Weight`]: per-token scales,
+    /// each input row quantised with its own scale, int32 accumulation); the bias stays fp32.
+    pub fn to_int8(&self) -> Self {
+        Self {
+            weight: Weight::Int8(Int8Weight::quantize(self.dense())),
+            bias: self.bias.shallow_clone(),
+        }
+    }
+
+    /// The weight as trained; the low-precision copies are made from full projections only.
+    fn dense(&self) -> &Tensor {
+        match &self.weight {
+            Weight::Dense(w) => w,
+            Weight::Int8(_) => panic!("the projection is already int8"),
         }
     }
 
@@ -48,11 +93,14 @@ impl VocabularyProjection {
     /// `None` gives the full projection (shared, not copied).
     pub fn restrict(&self, shortlist: Option<&[i64]>) -> Self {
         let Some(ids) = shortlist else {
-            return Self::new(&self.weight, &self.bias);
+            return self.shallow_clone();
         };
-        let index = Tensor::from_slice(ids).to_device(self.weight.device());
+        let index = Tensor::from_slice(ids).to_device(self.bias.device());
         Self {
-            weight: self.weight.index_select(0, &index),
+            weight: match &self.weight {
+                Weight::Dense(w) => Weight::Dense(w.index_select(0, &index)),
+                Weight::Int8(w) => Weight::Int8(w.select_outputs(&index)),
+            },
             bias: self.bias.index_select(0, &index),
         }
     }

@@ -18,7 +18,7 @@ pub struct Seq2Seq {
     /// Attention decoder.
     pub decoder: Box<dyn Decoder>,
     /// The vocabulary projection search uses when it differs from the trained one (bf16
-    /// weights, see [`Seq2Seq::set_search_precision`]).
+    /// or int8 weights, see [`Seq2Seq::set_search_precision`]).
     search_projection: Option<VocabularyProjection>,
 }
 
@@ -51,11 +51,13 @@ impl Encoded {
 
 impl Seq2Seq {
     /// Sets the precision of the vocabulary projection in search (greedy and beam); training
-    /// always uses the fp32 weights. `Bf16` keeps a bf16 copy of the projection weights.
+    /// always uses the fp32 weights. `Bf16` keeps a bf16 copy of the projection weights, `Int8` an
+    /// int8 copy with per-token scales.
     pub fn set_search_precision(&mut self, precision: Precision) {
         self.search_projection = match precision {
             Precision::Fp32 => None,
             Precision::Bf16 => Some(self.decoder.projection().to_bf16()),
+            Precision::Int8 => Some(self.decoder.projection().to_int8()),
         };
     }
 
