@@ -409,15 +409,18 @@ pub struct DecodingConfig {
     pub shortlist_frequent: usize,
     /// Shortlist: target candidates per source token (by Dice coefficient). Default 50.
     pub shortlist_translations: usize,
-    /// Precision of the vocabulary projection in search: `"fp32"` (default), `"bf16"`, or
-    /// `"auto"` (bf16 where the CPU has AVX-512-BF16 / AMX). See [`crate::precision`].
+    /// Precision of the vocabulary projection in search: `"fp32"` (default), `"bf16"`,
+    /// `"int8"` (dynamic quantisation, [`crate::model::quantized`]) or `"auto"` (bf16 where the
+    /// CPU has AVX-512-BF16 / AMX). See [`crate::precision`].
     pub precision: PrecisionChoice,
-    /// Additive attention's energies in search through the fused kernel
-    /// ([`crate::kernels::additive_energy`]) instead of libtorch's add, tanh and product:
-    /// ~1.3x faster search here, same outputs up to float rounding (bench/NOTES.md). Default
-    /// true; false runs the reference ops. Validation during training always runs the
-    /// reference ops.
-    pub fused_attention: bool,
+    /// Search through the fused CPU kernels ([`crate::kernels`]): additive attention's
+    /// energies ([`crate::kernels::additive_energy`]) instead of libtorch's add, tanh and
+    /// product, and a GRU decoder's gates ([`crate::kernels::gru_gates`]) instead of ~10
+    /// element-wise ops: faster search, same outputs up to float rounding (bench/NOTES.md).
+    /// Default true; false runs the reference ops. Validation during training always runs the
+    /// reference ops. Also read under its earlier name `fused_attention`.
+    #[serde(alias = "fused_attention")]
+    pub fused_kernels: bool,
 }
 
 impl Default for DecodingConfig {
@@ -432,7 +435,7 @@ impl Default for DecodingConfig {
             shortlist_frequent: 100,
             shortlist_translations: 50,
             precision: PrecisionChoice::Fp32,
-            fused_attention: true,
+            fused_kernels: true,
         }
     }
 }

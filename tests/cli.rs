@@ -498,35 +498,37 @@ fn nbest_with(t: &Trained, flags: &[&str]) -> Vec<(String, f64)> {
 }
 
 #[test]
-fn the_fused_attention_kernel_and_bf16_translate_like_the_reference() {
+fn the_fused_kernels_bf16_and_int8_translate_like_the_reference() {
     let t = trained();
-    let reference = nbest_with(t, &["--fused-attention", "false", "--precision", "fp32"]);
+    let reference = nbest_with(t, &["--fused-kernels", "false", "--precision", "fp32"]);
     assert_eq!(reference.len(), 20 * 2);
     // fp32 levers: the same hypotheses, scores equal up to float rounding.
-    let fused = nbest_with(t, &["--fused-attention", "true"]);
+    let fused = nbest_with(t, &["--fused-kernels", "true"]);
     for ((rt, rs), (ft, fs)) in reference.iter().zip(&fused) {
         assert_eq!(rt, ft);
         assert!((rs - fs).abs() < 1e-3, "{rt}: score {rs} vs {fs}");
     }
-    // bf16 projection: scores within bf16 rounding of the logits.
-    let bf16 = nbest_with(t, &["--precision", "bf16"]);
-    assert_eq!(bf16.len(), reference.len());
-    let close = reference
-        .iter()
-        .zip(&bf16)
-        .filter(|((rt, rs), (bt, bs))| rt == bt && (rs - bs).abs() < 0.05)
-        .count();
-    assert!(
-        close * 10 >= reference.len() * 8,
-        "only {close} of {} bf16 hypotheses match",
-        reference.len()
-    );
+    // bf16 and int8 projections: scores within their rounding of the logits.
+    for precision in ["bf16", "int8"] {
+        let low = nbest_with(t, &["--precision", precision]);
+        assert_eq!(low.len(), reference.len());
+        let close = reference
+            .iter()
+            .zip(&low)
+            .filter(|((rt, rs), (bt, bs))| rt == bt && (rs - bs).abs() < 0.05)
+            .count();
+        assert!(
+            close * 10 >= reference.len() * 8,
+            "only {close} of {} {precision} hypotheses match",
+            reference.len()
+        );
+    }
     translate_cmd(t)
         .args(["--precision", "fp16"])
         .write_stdin("ein hund\n")
         .assert()
         .failure()
         .stderr(predicate::str::contains(
-            "unknown precision \"fp16\": use fp32, bf16 or auto",
+            "unknown precision \"fp16\": use fp32, bf16, int8 or auto",
         ));
 }

@@ -122,7 +122,7 @@ fn every_attention_variant_trains_saves_and_translates() {
             // Training wrote a lexical shortlist; decode over it (every decoder must support it).
             shortlist: Some(true),
             // Every variant also decodes through the fused kernels and in bf16.
-            fused_attention: Some(true),
+            fused_kernels: Some(true),
             precision: Some(PrecisionChoice::Bf16),
         };
         let translator = Translator::load(&cfg.training.model_dir, None, Device::Cpu, &overrides)

@@ -27,8 +27,8 @@ pub struct TranslateOptions {
     /// Precision of the vocabulary projection; applied to the model when a
     /// [`crate::decode::Translator`] is loaded.
     pub precision: Precision,
-    /// Search through the fused attention kernel ([`crate::kernels::with_fused`]).
-    pub fused_attention: bool,
+    /// Search through the fused kernels ([`crate::kernels::with_fused`]).
+    pub fused_kernels: bool,
 }
 
 /// The caller's choices; `None` keeps the model's `[decoding]` value.
@@ -53,8 +53,8 @@ pub struct TranslateOverrides {
     pub shortlist: Option<bool>,
     /// `fp32`, `bf16` or `auto`; default from the config (`decoding.precision`).
     pub precision: Option<PrecisionChoice>,
-    /// Fused attention kernels; default from the config (`decoding.fused_attention`).
-    pub fused_attention: Option<bool>,
+    /// Fused kernels; default from the config (`decoding.fused_kernels`).
+    pub fused_kernels: Option<bool>,
 }
 
 impl TranslateOptions {
@@ -70,7 +70,7 @@ impl TranslateOptions {
             keep_attention: false,
             shortlist: false,
             precision: Precision::Fp32,
-            fused_attention: false,
+            fused_kernels: false,
         }
     }
 
@@ -93,7 +93,7 @@ impl TranslateOptions {
             keep_attention: overrides.keep_attention,
             shortlist: overrides.shortlist.unwrap_or(false) || config.shortlist,
             precision: overrides.precision.unwrap_or(config.precision).resolve(),
-            fused_attention: overrides.fused_attention.unwrap_or(config.fused_attention),
+            fused_kernels: overrides.fused_kernels.unwrap_or(config.fused_kernels),
         };
         let non_negative = |name: &str, v: f64| {
             if v.is_finite() && v >= 0.0 {

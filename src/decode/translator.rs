@@ -192,7 +192,7 @@ impl<M: StepModel> Translator<M> {
                 .map(|&k| (opts.max_len_ratio * ids[k].len() as f64) as usize + 5)
                 .collect();
             let candidates = shortlist.map(|s| s.candidates(&srcs));
-            let hyps = crate::kernels::with_fused(opts.fused_attention, || {
+            let hyps = crate::kernels::with_fused(opts.fused_kernels, || {
                 self.search(&srcs, &max_len, opts, candidates.as_deref())
             })?;
             for (&k, hs) in batch.iter().zip(hyps) {

@@ -39,14 +39,14 @@ pub struct Args {
     /// Default GNMT length-penalty alpha; default from each model's config.
     #[arg(long)]
     alpha: Option<f64>,
-    /// Precision of the vocabulary projection: fp32, bf16 or auto; default from each model's
+    /// Precision of the vocabulary projection: fp32, bf16, int8 or auto; default from each model's
     /// config.
     #[arg(long)]
     precision: Option<PrecisionChoice>,
-    /// Additive attention through the fused kernel (`true`/`false`); default from each
-    /// model's config.
-    #[arg(long)]
-    fused_attention: Option<bool>,
+    /// Search through the fused kernels (additive attention, GRU gates; `true`/`false`);
+    /// default from each model's config. `--fused-attention` is its earlier name.
+    #[arg(long, alias = "fused-attention")]
+    fused_kernels: Option<bool>,
     /// A batch holds at most this many padded source subwords.
     #[arg(long, default_value_t = BatchPolicy::default().max_batch_tokens)]
     max_batch_tokens: usize,
@@ -128,7 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         beam_size: args.beam,
         length_penalty: args.alpha,
         precision: args.precision,
-        fused_attention: args.fused_attention,
+        fused_kernels: args.fused_kernels,
         ..Default::default()
     };
     let specs: Vec<ModelSpec> = args

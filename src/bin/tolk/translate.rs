@@ -73,13 +73,15 @@ pub struct Args {
     #[arg(long)]
     shortlist: bool,
     /// Precision of the vocabulary projection: fp32, bf16 (fast on CPUs with AVX-512-BF16 or
-    /// AMX) or auto (bf16 where the CPU has it); default from the model's config (fp32).
+    /// AMX), int8 (dynamic quantisation) or auto (bf16 where the CPU has it); default from the
+    /// model's config (fp32).
     #[arg(long)]
     precision: Option<PrecisionChoice>,
-    /// Additive attention through the fused kernel (`true`/`false`; false = libtorch's
-    /// reference ops); default from the model's config (true).
-    #[arg(long)]
-    fused_attention: Option<bool>,
+    /// Search through the fused kernels (additive attention, GRU gates; `true`/`false`;
+    /// false = libtorch's reference ops); default from the model's config (true).
+    /// `--fused-attention` is its earlier name.
+    #[arg(long, alias = "fused-attention")]
+    fused_kernels: Option<bool>,
 }
 
 impl Args {
@@ -94,7 +96,7 @@ impl Args {
             keep_attention: self.alignments.is_some() || self.pharaoh.is_some(),
             shortlist: Some(self.shortlist),
             precision: self.precision,
-            fused_attention: self.fused_attention,
+            fused_kernels: self.fused_kernels,
         }
     }
 }
@@ -135,7 +137,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         beam = translator.options().beam_size,
         shortlist = translator.options().shortlist,
         precision = %translator.options().precision,
-        fused_attention = translator.options().fused_attention,
+        fused_kernels = translator.options().fused_kernels,
         "translated"
     );
     Ok(())
