@@ -163,7 +163,8 @@ pub fn beam_search<M: StepModel>(
 /// The same candidates as a top-n over log_softmax(logits) + score flattened to `[A, K·V]`,
 /// without writing that tensor: a sentence's best n are among the best n of each of its rows,
 /// and log p(v) = logit(v) − logsumexp(logits) (equal up to float rounding). Inside
-/// [`crate::kernels::with_fused`] the per-row top-n is [`crate::kernels::row_top_n`].
+/// [`crate::kernels::with_fused`] the per-row top-n and log-sum-exp are one pass
+/// ([`crate::kernels::row_top_n`]).
 fn best_continuations(
     logits: &Tensor,
     scores: &Tensor,
@@ -173,12 +174,15 @@ fn best_continuations(
     let (rows, vocab) = (logits.size()[0], logits.size()[1]);
     let a = rows / k;
     let n_row = n.min(vocab);
-    let lse = logits.logsumexp([-1], true); // [A·K, 1]
-    let (row_top, row_column) = crate::kernels::fused_enabled()
+    // [A·K, n] best logits and their columns, [A·K] log-sum-exp of each row.
+    let (row_top, row_column, lse) = crate::kernels::fused_enabled()
         .then(|| crate::kernels::row_top_n(logits, n_row))
         .flatten()
-        .unwrap_or_else(|| logits.topk(n_row, -1, true, true)); // [A·K, n]
-    let cand = (row_top - lse + scores.unsqueeze(1)).view([a, -1]); // [A, K·n]
+        .unwrap_or_else(|| {
+            let (top, column) = logits.topk(n_row, -1, true, true);
+            (top, column, logits.logsumexp([-1], false))
+        });
+    let cand = (row_top - lse.unsqueeze(1) + scores.unsqueeze(1)).view([a, -1]); // [A, K·n]
     let (top, pos) = cand.topk(n.min(k * n_row), -1, true, true); // [A, n]
     let column = row_column.view([a, -1]).gather(1, &pos, false);
     let slot = pos.divide_scalar_mode(n_row, "floor");

@@ -36,9 +36,17 @@ pub fn greedy_search<M: StepModel>(
         for t in 0..limit {
             let out = model.step(&state, &prev);
             // log p(best) = max logit − logsumexp: no [B, V] log-softmax tensor is written.
-            let (best_logit, best_column) = out.scores.max_dim(-1, false);
+            // Inside `kernels::with_fused`, one pass per row finds both.
+            let (best_logit, best_column, lse) = crate::kernels::fused_enabled()
+                .then(|| crate::kernels::row_top_n(&out.scores, 1))
+                .flatten()
+                .map(|(top, column, lse)| (top.squeeze_dim(1), column.squeeze_dim(1), lse))
+                .unwrap_or_else(|| {
+                    let (top, column) = out.scores.max_dim(-1, false);
+                    (top, column, out.scores.logsumexp([-1], false))
+                });
             let tokens = columns.token_ids(&best_column);
-            let best_lp = (best_logit - out.scores.logsumexp([-1], false)).to_kind(Kind::Float);
+            let best_lp = (best_logit - lse).to_kind(Kind::Float);
             let lps = Vec::<f32>::try_from(&best_lp).expect("f32 scores");
             trace.record_step(&out.attention);
             for i in 0..b {

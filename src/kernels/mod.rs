@@ -6,6 +6,7 @@
 
 pub mod additive_energy;
 pub mod dequantize;
+pub mod exp;
 pub mod gru_gates;
 pub mod tanh;
 pub mod top_n;

@@ -1,20 +1,28 @@
-//! The n largest values of each row and their columns, for beam search's candidate selection
-//! (n = 2K of [R, V] logits): a vector pass for chunk maxima, then a scan of the few chunks
-//! that can hold one of the n best, instead of libtorch's CPU `topk`, which copies each row into (value, index) pairs and
-//! heap-sorts them (15 % of beam-5 search time in the profile, bench/NOTES.md).
+//! The n largest values of each row, their columns and the row's log-sum-exp, for search's
+//! candidate selection (n = 2K of `[R, V]` logits in beam search, n = 1 in greedy search).
+//!
+//! A vector pass finds chunk maxima, a scan of the few chunks that can hold one of the n best
+//! selects them, and a vector pass sums e^(x − max) while the row is in cache. It replaces
+//! libtorch's CPU `topk` (which copies each row into (value, index) pairs and heap-sorts them:
+//! 15 % of beam-5 search time in the profile, bench/NOTES.md) and `logsumexp` (max, subtract,
+//! exp, sum, log: four passes).
 
 use tch::{Device, Kind, Tensor};
+
+use super::exp::exp;
 
 /// Lanes of a chunk's running maximum (one AVX-512 register of fp32).
 const LANES: usize = 16;
 /// Elements reduced to one maximum in the first pass.
 const CHUNK: usize = 2 * LANES;
 
-/// `x` `[R, V]` (fp32, CPU, no gradient) → (values `[R, n]` fp32, columns `[R, n]` int64), each
-/// row sorted best first, like `x.topk(n, -1, true, true)` for 1 ≤ n ≤ V. Among equal values
-/// the lower column comes first; NaN is never selected unless a row has fewer than n other
-/// values. `None` for inputs the kernel does not take (the caller then runs `topk`).
-pub fn row_top_n(x: &Tensor, n: i64) -> Option<(Tensor, Tensor)> {
+/// `x` `[R, V]` (fp32, CPU, no gradient) → (values `[R, n]` fp32, columns `[R, n]` int64,
+/// log-sum-exp `[R]` fp32): values and columns sorted best first as `x.topk(n, -1, true,
+/// true)` gives them for 1 ≤ n ≤ V, the log-sum-exp as `x.logsumexp([-1], false)` up to float
+/// reassociation (~1e-7 relative). Among equal values the lower column comes first; NaN is
+/// never selected unless a row has fewer than n other values, and a row with a NaN has NaN
+/// log-sum-exp. `None` for inputs the kernel does not take (the caller then runs libtorch).
+pub fn row_top_n(x: &Tensor, n: i64) -> Option<(Tensor, Tensor, Tensor)> {
     let takes = x.kind() == Kind::Float && x.device() == Device::Cpu && !x.requires_grad();
     if !takes || x.dim() != 2 {
         return None;
@@ -26,6 +34,7 @@ pub fn row_top_n(x: &Tensor, n: i64) -> Option<(Tensor, Tensor)> {
     let x = x.contiguous();
     let values = Tensor::empty([r, n], (Kind::Float, Device::Cpu));
     let columns = Tensor::empty([r, n], (Kind::Int64, Device::Cpu));
+    let lse = Tensor::empty([r], (Kind::Float, Device::Cpu));
     let (r, v, n) = (r as usize, v as usize, n as usize);
     // SAFETY: contiguous CPU tensors of the checked sizes and kinds, alive for this scope; the
     // outputs are freshly allocated and written only here.
@@ -33,29 +42,33 @@ pub fn row_top_n(x: &Tensor, n: i64) -> Option<(Tensor, Tensor)> {
         let x = std::slice::from_raw_parts(x.data_ptr() as *const f32, r * v);
         let out_v = std::slice::from_raw_parts_mut(values.data_ptr() as *mut f32, r * n);
         let out_c = std::slice::from_raw_parts_mut(columns.data_ptr() as *mut i64, r * n);
-        rows_dispatch(x, v, n, out_v, out_c);
+        let out_lse = std::slice::from_raw_parts_mut(lse.data_ptr() as *mut f32, r);
+        rows_dispatch(x, v, n, Out(out_v, out_c, out_lse));
     }
-    Some((values, columns))
+    Some((values, columns, lse))
 }
 
-fn rows_dispatch(x: &[f32], v: usize, n: usize, out_v: &mut [f32], out_c: &mut [i64]) {
+/// The outputs of every row: values `[R·n]`, columns `[R·n]`, log-sum-exp `[R]`.
+struct Out<'a>(&'a mut [f32], &'a mut [i64], &'a mut [f32]);
+
+fn rows_dispatch(x: &[f32], v: usize, n: usize, out: Out) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx512f") {
             // SAFETY: the feature was detected.
-            return unsafe { rows_avx512(x, v, n, out_v, out_c) };
+            return unsafe { rows_avx512(x, v, n, out) };
         }
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the feature was detected.
-            return unsafe { rows_avx2(x, v, n, out_v, out_c) };
+            return unsafe { rows_avx2(x, v, n, out) };
         }
     }
-    rows_portable(x, v, n, out_v, out_c);
+    rows_portable(x, v, n, out);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn rows_avx512(x: &[f32], v: usize, n: usize, out_v: &mut [f32], out_c: &mut [i64]) {
+unsafe fn rows_avx512(x: &[f32], v: usize, n: usize, out: Out) {
     use std::arch::x86_64::*;
     let chunk_max = |chunk: &[f32]| {
         assert_eq!(chunk.len(), CHUNK);
@@ -68,12 +81,12 @@ unsafe fn rows_avx512(x: &[f32], v: usize, n: usize, out_v: &mut [f32], out_c: &
             _mm512_reduce_max_ps(m)
         }
     };
-    rows(x, v, n, out_v, out_c, chunk_max)
+    rows(x, v, n, out, chunk_max)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn rows_avx2(x: &[f32], v: usize, n: usize, out_v: &mut [f32], out_c: &mut [i64]) {
+unsafe fn rows_avx2(x: &[f32], v: usize, n: usize, out: Out) {
     use std::arch::x86_64::*;
     let chunk_max = |chunk: &[f32]| {
         assert_eq!(chunk.len(), CHUNK);
@@ -91,23 +104,17 @@ unsafe fn rows_avx2(x: &[f32], v: usize, n: usize, out_v: &mut [f32], out_c: &mu
                 .fold(f32::NEG_INFINITY, |a, &x| if x > a { x } else { a })
         }
     };
-    rows(x, v, n, out_v, out_c, chunk_max)
+    rows(x, v, n, out, chunk_max)
 }
 
-fn rows_portable(x: &[f32], v: usize, n: usize, out_v: &mut [f32], out_c: &mut [i64]) {
-    rows(x, v, n, out_v, out_c, chunk_max)
+fn rows_portable(x: &[f32], v: usize, n: usize, out: Out) {
+    rows(x, v, n, out, chunk_max)
 }
 
 /// The kernel body, with the chunk maximum of the SIMD variant (inlined into each).
 #[inline(always)]
-fn rows(
-    x: &[f32],
-    v: usize,
-    n: usize,
-    out_v: &mut [f32],
-    out_c: &mut [i64],
-    chunk_max: impl Fn(&[f32]) -> f32,
-) {
+fn rows(x: &[f32], v: usize, n: usize, out: Out, chunk_max: impl Fn(&[f32]) -> f32) {
+    let Out(out_v, out_c, out_lse) = out;
     let mut best = Best::new(n);
     let mut maxima = Vec::with_capacity(v / CHUNK);
     let mut scratch = Vec::with_capacity(v / CHUNK);
@@ -139,6 +146,36 @@ fn rows(
             out_v[row * n + i] = value;
             out_c[row * n + i] = column as i64;
         }
+        out_lse[row] = log_sum_exp(xs, best.sorted()[0].0);
+    }
+}
+
+/// log Σ e^x over a row whose largest non-NaN value is `max` (NaN if the row has one).
+#[inline(always)]
+fn log_sum_exp(xs: &[f32], max: f32) -> f32 {
+    if max == f32::NEG_INFINITY || max.is_nan() {
+        return max; // all −∞ (or a row of NaN)
+    }
+    let mut lanes = [0f32; LANES];
+    let mut nan = false;
+    let chunks = xs.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for part in chunks {
+        let part: &[f32; LANES] = part.try_into().expect("a full part");
+        for l in 0..LANES {
+            lanes[l] += exp(part[l] - max);
+            nan |= part[l].is_nan();
+        }
+    }
+    let mut sum: f32 = lanes.iter().sum();
+    for &x in tail {
+        sum += exp(x - max);
+        nan |= x.is_nan();
+    }
+    if nan {
+        f32::NAN
+    } else {
+        max + sum.ln()
     }
 }
 
@@ -257,17 +294,22 @@ mod tests {
         .enumerate()
         {
             let x = uniform(i as u64, &[r, v]);
-            let (values, columns) = row_top_n(&x, n).unwrap();
+            let (values, columns, lse) = row_top_n(&x, n).unwrap();
             let (want_v, want_c) = x.topk(n, -1, true, true);
             assert!(values.equal(&want_v), "[{r},{v}] top {n}: values differ");
             assert!(columns.equal(&want_c), "[{r},{v}] top {n}: columns differ");
+            let want_lse = x.logsumexp([-1], false);
+            let err = (&lse - &want_lse).abs().max().double_value(&[]);
+            let scale = want_lse.abs().max().double_value(&[]).max(1.0);
+            assert!(err / scale < 1e-6, "[{r},{v}]: log-sum-exp off by {err}");
         }
     }
 
     #[test]
     fn ties_keep_the_lower_column_and_nan_comes_last() {
         let x = Tensor::from_slice(&[1f32, 3.0, 3.0, f32::NAN, 2.0, 3.0]).reshape([1, 6]);
-        let (values, columns) = row_top_n(&x, 4).unwrap();
+        let (values, columns, lse) = row_top_n(&x, 4).unwrap();
+        assert!(lse.double_value(&[0]).is_nan());
         assert_eq!(
             Vec::<f32>::try_from(values.view(-1)).unwrap(),
             [3.0, 3.0, 3.0, 2.0]
@@ -289,7 +331,7 @@ mod tests {
         values[70] = f32::NAN; // in a chunk that is compared whole
         values[149] = f32::NAN; // the chunk that holds the maxima 49 at 99 and 149
         let x = Tensor::from_slice(&values).reshape([1, 200]);
-        let (top, columns) = row_top_n(&x, 3).unwrap();
+        let (top, columns, _) = row_top_n(&x, 3).unwrap();
         assert_eq!(
             Vec::<f32>::try_from(top.view(-1)).unwrap(),
             [49.0, 49.0, 49.0]
@@ -298,6 +340,14 @@ mod tests {
             Vec::<i64>::try_from(columns.view(-1)).unwrap(),
             [49, 99, 199]
         );
+    }
+
+    #[test]
+    fn log_sum_exp_handles_infinities() {
+        let inf = f32::INFINITY;
+        let x = Tensor::from_slice(&[-inf, -inf, 0.0, -inf, -inf, -inf]).reshape([2, 3]);
+        let (_, _, lse) = row_top_n(&x, 1).unwrap();
+        assert_eq!(Vec::<f32>::try_from(lse).unwrap(), [0.0, -inf]);
     }
 
     #[test]
