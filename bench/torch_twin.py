@@ -266,7 +266,10 @@ class Twin(nn.Module):
             t = t.view(*t.shape[:-1], t.size(-1) // 2, 2).amax(-1)
         else:
             t = torch.tanh(t)
-        return F.linear(F.dropout(t, self.p, self.training), self.out_weight(), self.vocab_bias)
+        t = F.dropout(t, self.p, self.training)
+        if getattr(self, "proj", None) is not None:  # int8 decoding (with_precision)
+            return self.proj(t).float()
+        return F.linear(t, self.out_weight(), self.vocab_bias).float()
 
     def forward(self, src, lengths, tgt_in):
         """Teacher forcing: logits [B,T,V]."""
@@ -473,9 +476,30 @@ def time_training(args, batches):
     }
 
 
+def with_precision(model, precision):
+    """The twin's best decoding options, as an expert would set them: `int8` applies
+    torch.ao.quantization.quantize_dynamic (per-tensor dynamic int8 activations, per-channel
+    int8 weights) to every Linear, the vocabulary projection included; `bf16` runs the search
+    under CPU autocast (bf16 GEMMs; fast only with AVX-512-BF16 / AMX). Returns (model, context
+    manager for the search)."""
+    if precision == "int8":
+        model.proj = nn.Linear(model.out_weight().size(1), model.vocab_bias.numel())
+        with torch.no_grad():
+            model.proj.weight.copy_(model.out_weight())
+            model.proj.bias.copy_(model.vocab_bias)
+        qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
+        model = torch.ao.quantization.quantize_dynamic(
+            model, {nn.Linear: qconfig}, dtype=torch.qint8)
+        return model, contextlib.nullcontext()
+    if precision == "bf16":
+        return model, torch.autocast("cpu", dtype=torch.bfloat16)
+    return model, contextlib.nullcontext()
+
+
 def time_translation(args, test, k):
     cfg, model = make_model(args.model)
     model.eval()
+    model, precision_scope = with_precision(model, args.precision)
     alpha = cfg.get("decoding", {}).get("length_penalty", 1.0)
     ids, max_len = test["ids"], test["max_len"]
 
@@ -490,7 +514,7 @@ def time_translation(args, test, k):
         return beam(model, src, lengths, ml, k, alpha)
 
     out = [None] * len(ids)
-    with torch.inference_mode():
+    with torch.inference_mode(), precision_scope:
         if test["batches"]:  # untimed warm-up on a few sentences
             search(test["batches"][0][:8])
         reset_peak_rss()
@@ -517,6 +541,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--beam", type=int, default=5)
     ap.add_argument("--gemm-reps", type=int, default=10)
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "int8", "bf16"],
+                    help="decoding precision (the twin's best options, see with_precision)")
     ap.add_argument("--batches", default="bench/out/batches.json")
     ap.add_argument("--test", default="bench/out/test.json")
     ap.add_argument("--out", default="bench/out/torch.json")
@@ -541,6 +567,7 @@ def main():
         "torch_version": torch.__version__, "threads": threads,
         "torch_threads": torch.get_num_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+        "precision": args.precision,
     })
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     for phase in [p.strip() for p in args.phases.split(",") if p.strip()]:

@@ -11,15 +11,29 @@ use crate::common::*;
 use tolk::artifacts::{LoadedModel, ModelDir};
 use tolk::batch::source_tensors;
 use tolk::decode::{beam_search, greedy_search, BeamConfig, Hypothesis, LexicalShortlist};
+use tolk::kernels::with_fused;
+use tolk::precision::PrecisionChoice;
+
+/// tolk's search options that change its speed (and `shortlist` its vocabulary).
+#[derive(Debug, Clone, Copy)]
+pub struct SearchLevers {
+    pub shortlist: bool,
+    pub precision: PrecisionChoice,
+    pub fused_kernels: bool,
+}
 
 pub fn time_translation(
     model_dir: &Path,
     test: &Value,
     beam: usize,
-    shortlist: bool,
+    levers: SearchLevers,
 ) -> Result<Value> {
-    let loaded = LoadedModel::load(model_dir, None, Device::Cpu)?;
-    let shortlist = shortlist
+    let mut loaded = LoadedModel::load(model_dir, None, Device::Cpu)?;
+    loaded
+        .model
+        .set_search_precision(levers.precision.resolve());
+    let shortlist = levers
+        .shortlist
         .then(|| LexicalShortlist::load(&ModelDir::new(model_dir).shortlist()))
         .transpose()?;
     let ids: Vec<Vec<i64>> = test["ids"]
@@ -39,7 +53,7 @@ pub fn time_translation(
         .map(|b| ids_of(b).into_iter().map(|x| x as usize).collect())
         .collect();
     let alpha = loaded.config.decoding.length_penalty;
-    let search = |batch: &[usize]| -> Vec<Hypothesis> {
+    let search_batch = |batch: &[usize]| -> Vec<Hypothesis> {
         let srcs: Vec<&[i64]> = batch.iter().map(|&i| ids[i].as_slice()).collect();
         let (src, src_len) = source_tensors(&srcs, Device::Cpu);
         let ml: Vec<usize> = batch.iter().map(|&i| max_len[i]).collect();
@@ -61,6 +75,8 @@ pub fn time_translation(
                 .collect()
         }
     };
+    // As `Translator::translate_with` runs each search.
+    let search = |batch: &[usize]| with_fused(levers.fused_kernels, || search_batch(batch));
     // Untimed warm-up on a few sentences (first-call allocations and kernel setup).
     if let Some(first) = plan.first() {
         let _ = search(&first[..first.len().min(8)]);

@@ -29,6 +29,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use decode_timing::SearchLevers;
+use tolk::precision::PrecisionChoice;
 
 use export::export;
 use report::{report, ReportArgs};
@@ -94,6 +96,12 @@ enum Cmd {
         /// Greedy and beam search over the model's lexical shortlist (`shortlist.json`).
         #[arg(long)]
         shortlist: bool,
+        /// Precision of the vocabulary projection in search: fp32, bf16, int8 or auto.
+        #[arg(long, default_value = "fp32")]
+        precision: PrecisionChoice,
+        /// Search through the fused kernels (`decoding.fused_kernels`, tolk's default).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        fused_kernels: bool,
     },
     /// Scores both outputs and writes the Markdown and CSV tables.
     Report {
@@ -147,6 +155,8 @@ fn main() -> Result<()> {
             out,
             phases,
             shortlist,
+            precision,
+            fused_kernels,
         } => run(RunArgs {
             model,
             threads,
@@ -158,7 +168,11 @@ fn main() -> Result<()> {
             test,
             out,
             phases,
-            shortlist,
+            levers: SearchLevers {
+                shortlist,
+                precision,
+                fused_kernels,
+            },
         }),
         Cmd::Report {
             model,

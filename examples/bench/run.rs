@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use serde_json::json;
 
 use crate::common::*;
-use crate::decode_timing::time_translation;
+use crate::decode_timing::{time_translation, SearchLevers};
 use crate::gemm::gemm_rate;
 use crate::train_timing::time_training;
 
@@ -21,7 +21,7 @@ pub struct RunArgs {
     pub test: PathBuf,
     pub out: PathBuf,
     pub phases: String,
-    pub shortlist: bool,
+    pub levers: SearchLevers,
 }
 
 pub fn run(a: RunArgs) -> Result<()> {
@@ -38,6 +38,8 @@ pub fn run(a: RunArgs) -> Result<()> {
         _ => json!({"impl": "tolk"}),
     };
     result["threads"] = json!(threads);
+    result["precision"] = json!(a.levers.precision);
+    result["fused_kernels"] = json!(a.levers.fused_kernels);
     result["tch_threads"] = json!(tch::get_num_threads());
     result["omp_wait_policy"] = json!(std::env::var("OMP_WAIT_POLICY").unwrap_or_default());
     for phase in a.phases.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -68,7 +70,7 @@ pub fn run(a: RunArgs) -> Result<()> {
             "greedy" | "beam" => {
                 // (b) Translation.
                 let k = if phase == "greedy" { 1 } else { a.beam };
-                let r = time_translation(&a.model, &read_json(&a.test)?, k, a.shortlist)?;
+                let r = time_translation(&a.model, &read_json(&a.test)?, k, a.levers)?;
                 eprintln!(
                     "tolk {phase}: {:.1} sent/s",
                     r["sentences_per_s"].as_f64().unwrap_or(f64::NAN)
