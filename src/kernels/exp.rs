@@ -9,7 +9,7 @@
 #[allow(clippy::excessive_precision)]
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    const LOG2E: f32 = 1.442_695_04;
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_375;
     const LN2_LO: f32 = -2.121_944_4e-4;
     const P0: f32 = 1.987_569_15e-4;
