@@ -299,6 +299,10 @@ pub struct TrainingConfig {
     pub clip_grad_norm: f64,
     /// Label smoothing epsilon (Szegedy et al. 2016). Default 0.1.
     pub label_smoothing: f64,
+    /// Train through the fused CPU kernels ([`crate::kernels`]): the label-smoothed cross
+    /// entropy and its gradient in one pass ([`crate::kernels::cross_entropy`]). Same loss
+    /// and gradients up to float rounding; false runs libtorch's ops. Default true.
+    pub fused_kernels: bool,
     /// Hard attention: weight λ_e of the entropy bonus (Xu et al. 2015, eq. 12). Default 0.01.
     pub hard_attention_entropy: f64,
     /// Hard attention: decay of the moving-average reward baseline. Default 0.9.
@@ -368,6 +372,7 @@ impl Default for TrainingConfig {
             adam_eps: 1e-8,
             clip_grad_norm: 1.0,
             label_smoothing: 0.1,
+            fused_kernels: true,
             hard_attention_entropy: 0.01,
             hard_attention_baseline_decay: 0.9,
             coverage_loss_weight: 1.0,

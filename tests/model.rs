@@ -488,6 +488,58 @@ fn packed_batch_loss_equals_sum_of_single_sentence_losses() {
     }
 }
 
+/// Training's fused cross entropy (`training.fused_kernels`) gives the loss and the parameter
+/// gradients of libtorch's log-softmax and loss ops, up to float rounding, through the whole
+/// model (the gradient reaches the encoder through the surrogate ⟨logits, g⟩).
+#[test]
+fn fused_cross_entropy_gives_the_reference_loss_and_gradients() {
+    let _rng = common::rng_lock();
+    tch::manual_seed(9);
+    let vs = VarStore::new(Device::Cpu);
+    let model = Seq2Seq::new(&vs.root(), &tiny_config(RnnType::Gru), 20, 20).unwrap();
+    let pairs: Vec<(&[i64], &[i64])> = vec![
+        (&[5, 6, 7], &[8, 9]),
+        (&[8, 9, 10, 11, 12, 13], &[4, 5, 6, 7, 8, 9, 10]),
+        (&[14], &[15, 16, 17, 18]),
+    ];
+    let batch = Batch::new(&pairs, Device::Cpu);
+    let run = |fused: bool| {
+        for (_, p) in vs.variables() {
+            let mut g = p.grad();
+            if g.defined() {
+                let _ = g.zero_();
+            }
+        }
+        let loss = tolk::kernels::with_fused(fused, || {
+            let out = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, false);
+            label_smoothed_loss(&out.logits, &out.packed(&batch.tgt_out), 0.1, PAD_ID).0
+        });
+        loss.backward();
+        let mut grads: Vec<(String, Tensor)> = vs
+            .variables()
+            .into_iter()
+            .map(|(name, p)| (name, p.grad().copy()))
+            .collect();
+        grads.sort_by(|a, b| a.0.cmp(&b.0));
+        (loss.double_value(&[]), grads)
+    };
+    let (ref_loss, ref_grads) = run(false);
+    let (loss, grads) = run(true);
+    assert!(
+        (loss - ref_loss).abs() < 1e-5 * ref_loss.abs(),
+        "{loss} vs {ref_loss}"
+    );
+    for ((name, g), (_, want)) in grads.iter().zip(&ref_grads) {
+        let err = (g - want).abs().max().double_value(&[]);
+        let scale = want.abs().max().double_value(&[]).max(1e-6);
+        assert!(
+            err <= 1e-4 * scale + 1e-7,
+            "{name}: gradient off by {err} of {scale}"
+        );
+    }
+    assert!(ref_grads.iter().any(|(n, _)| n.starts_with("encoder")));
+}
+
 /// The coverage loss (See et al. 2017, eq. 12-13) is off before `coverage_loss_start_step`,
 /// where the objective is the cross entropy alone, and adds weight · Σ min(α, cov) / tokens
 /// from that update on.

@@ -5,6 +5,7 @@
 //! non-fp32, non-CPU).
 
 pub mod additive_energy;
+pub mod cross_entropy;
 pub mod dequantize;
 pub mod exp;
 pub mod gru_gates;
@@ -14,6 +15,7 @@ pub mod top_n;
 use std::cell::Cell;
 
 pub use additive_energy::additive_energy;
+pub use cross_entropy::label_smoothed_cross_entropy;
 pub use dequantize::dequantize_rows;
 pub use gru_gates::gru_gates;
 pub use top_n::row_top_n;
@@ -24,8 +26,10 @@ thread_local! {
 
 /// Runs `f` with the fused kernels on or off on this thread (off outside: the reference ops
 /// give today's results bit for bit). [`crate::decode::Translator`] runs each search inside it
-/// with `decoding.fused_kernels`; training and anything else that calls the model directly
-/// get the reference. The kernels also decline inputs that need gradients.
+/// with `decoding.fused_kernels`, and `train::update::train_step` each update's forward pass
+/// and loss with `training.fused_kernels`; anything else that calls the model directly gets
+/// the reference. The search kernels decline inputs that need gradients; the cross-entropy
+/// kernel is the one that serves training.
 pub fn with_fused<T>(enabled: bool, f: impl FnOnce() -> T) -> T {
     let before = FUSED.with(|c| c.replace(enabled));
     struct Restore(bool);

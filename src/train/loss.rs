@@ -7,12 +7,31 @@ use tch::{Reduction, Tensor};
 ///
 /// `logits` `[N, V]`, `targets` `[N]` int64, positions equal to `pad` are ignored. Returns
 /// `(smoothed loss sum, plain NLL sum)`, both scalars in nats; the NLL gives perplexity.
+///
+/// Inside [`crate::kernels::with_fused`] (training with `training.fused_kernels`) the loss and
+/// its gradient come from one fused pass ([`crate::kernels::cross_entropy`]), attached to
+/// `logits` through a surrogate: s = ⟨logits, g⟩ with g detached, returned as loss + s −
+/// s.detach(), whose value is the loss and whose gradient is g. The NLL sum then carries no
+/// gradient.
 pub fn label_smoothed_loss(
     logits: &Tensor,
     targets: &Tensor,
     epsilon: f64,
     pad: i64,
 ) -> (Tensor, Tensor) {
+    if crate::kernels::fused_enabled() {
+        if let Some(ce) =
+            crate::kernels::label_smoothed_cross_entropy(logits, targets, epsilon, pad)
+        {
+            let scalar = |x: f64| Tensor::scalar_tensor(x, (logits.kind(), logits.device()));
+            let (loss, nll) = (scalar(ce.loss_sum), scalar(ce.nll_sum));
+            if !logits.requires_grad() {
+                return (loss, nll);
+            }
+            let surrogate = logits.flatten(0, -1).dot(&ce.grad.flatten(0, -1));
+            return (loss + (&surrogate - surrogate.detach()), nll);
+        }
+    }
     let log_probs = logits.log_softmax(-1, logits.kind());
     let keep = targets.ne(pad);
     let nll = log_probs

@@ -35,8 +35,10 @@ pub fn train_step(
     baseline: &mut Option<f64>,
 ) -> Result<UpdateReport, Error> {
     tch::manual_seed(tc.seed as i64 ^ (step as i64 + 1).wrapping_mul(0x9E37_79B9));
-    let out = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, true);
-    let obj = objective(&out, &batch.tgt_out, tc, step, baseline);
+    let obj = crate::kernels::with_fused(tc.fused_kernels, || {
+        let out = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, true);
+        objective(&out, &batch.tgt_out, tc, step, baseline)
+    });
     optimizer.zero_grad();
     obj.loss.backward();
     optimizer.lr = lr;
