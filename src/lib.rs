@@ -18,7 +18,9 @@
 //! - [`plot`]: attention heatmaps and learning curves.
 //! - [`serve`]: the HTTP server (LibreTranslate and native APIs, dynamic batching, metrics,
 //!   web page), a thin layer over [`decode`] like the CLI.
-//! - [`precision`]: fp32 / bf16 decoding, chosen from the CPU's features.
+//! - [`kernels`]: fused CPU kernels (attention energies, GRU gates, top-n with log-sum-exp,
+//!   int8 dequantisation, label-smoothed cross entropy), each tested against its reference.
+//! - [`precision`]: fp32 / bf16 / int8 decoding, chosen from the CPU's features.
 //! - [`config`]: the experiment configuration file.
 //! - [`runtime`]: device, threads, OpenMP wait policy.
 //! - [`error`]: the typed errors at the library boundary.
