@@ -58,8 +58,8 @@ fn rows_dispatch(x: &[f32], v: usize, n: usize, out: Out) {
             // SAFETY: the feature was detected.
             return unsafe { rows_avx512(x, v, n, out) };
         }
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the feature was detected.
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the features were detected.
             return unsafe { rows_avx2(x, v, n, out) };
         }
     }
@@ -67,7 +67,7 @@ fn rows_dispatch(x: &[f32], v: usize, n: usize, out: Out) {
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,fma")]
 unsafe fn rows_avx512(x: &[f32], v: usize, n: usize, out: Out) {
     use std::arch::x86_64::*;
     let chunk_max = |chunk: &[f32]| {
@@ -85,7 +85,7 @@ unsafe fn rows_avx512(x: &[f32], v: usize, n: usize, out: Out) {
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn rows_avx2(x: &[f32], v: usize, n: usize, out: Out) {
     use std::arch::x86_64::*;
     let chunk_max = |chunk: &[f32]| {
@@ -302,6 +302,46 @@ mod tests {
             let err = (&lse - &want_lse).abs().max().double_value(&[]);
             let scale = want_lse.abs().max().double_value(&[]).max(1.0);
             assert!(err / scale < 1e-6, "[{r},{v}]: log-sum-exp off by {err}");
+        }
+    }
+
+    /// Every SIMD variant this CPU can run (not only the one dispatch picks) equals `topk`.
+    #[test]
+    fn each_simd_variant_equals_libtorch_topk() {
+        type Variant = fn(&[f32], usize, usize, Out);
+        let mut variants: Vec<(&str, Variant)> = vec![("portable", rows_portable)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                // SAFETY: the features were detected.
+                variants.push(("avx2", |x, v, n, out| unsafe { rows_avx2(x, v, n, out) }));
+            }
+            if std::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the feature was detected.
+                variants.push(("avx512", |x, v, n, out| unsafe {
+                    rows_avx512(x, v, n, out)
+                }));
+            }
+        }
+        let (r, v, n) = (6usize, 1000usize, 10usize);
+        let x = uniform(77, &[r as i64, v as i64]);
+        let xs = Vec::<f32>::try_from(x.reshape([-1])).unwrap();
+        let (want_v, want_c) = x.topk(n as i64, -1, true, true);
+        let want_lse = Vec::<f32>::try_from(x.logsumexp([-1], false)).unwrap();
+        let want_v = Vec::<f32>::try_from(want_v.reshape([-1])).unwrap();
+        let want_c = Vec::<i64>::try_from(want_c.reshape([-1])).unwrap();
+        for (name, variant) in variants {
+            let (mut got_v, mut got_c, mut got_lse) =
+                (vec![0f32; r * n], vec![0i64; r * n], vec![0f32; r]);
+            variant(&xs, v, n, Out(&mut got_v, &mut got_c, &mut got_lse));
+            assert_eq!(got_v, want_v, "{name}: values");
+            assert_eq!(got_c, want_c, "{name}: columns");
+            for (g, w) in got_lse.iter().zip(&want_lse) {
+                assert!(
+                    (g - w).abs() <= 1e-6 * w.abs().max(1.0),
+                    "{name}: lse {g} vs {w}"
+                );
+            }
         }
     }
 
