@@ -532,3 +532,25 @@ fn the_fused_kernels_bf16_and_int8_translate_like_the_reference() {
             "unknown precision \"fp16\": use fp32, bf16, int8 or auto",
         ));
 }
+
+/// `--workers 2` splits each chunk over two model copies on two threads: the same hypotheses,
+/// scores and order as one worker (also with chunks smaller than the input, and with more
+/// workers than lines in the last chunk).
+#[test]
+fn workers_translate_like_one_worker_in_input_order() {
+    let t = trained();
+    let one = nbest_with(t, &["--threads", "2"]);
+    assert_eq!(one.len(), 20 * 2);
+    let settings: [&[&str]; 2] = [
+        &["--workers", "2", "--threads", "2"],
+        &["--workers", "3", "--chunk-lines", "7"],
+    ];
+    for flags in settings {
+        let many = nbest_with(t, flags);
+        assert_eq!(many.len(), one.len(), "{flags:?}");
+        for ((a, sa), (b, sb)) in one.iter().zip(&many) {
+            assert_eq!(a, b, "{flags:?}");
+            assert!((sa - sb).abs() < 1e-4, "{flags:?}: {a}: score {sa} vs {sb}");
+        }
+    }
+}
