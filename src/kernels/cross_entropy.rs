@@ -203,6 +203,7 @@ fn exp_into(gr: &mut [f32], zr: &[f32], max: f32) -> f32 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_inputs::uniform;
     use super::*;
     use tch::Reduction;
 
@@ -222,16 +223,6 @@ mod tests {
         let loss = (1.0 - eps) * &nll + eps * smooth;
         loss.backward();
         (loss.double_value(&[]), nll.double_value(&[]), z.grad())
-    }
-
-    fn uniform(seed: u64, shape: &[i64], scale: f32) -> Tensor {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let n: i64 = shape.iter().product();
-        let v: Vec<f32> = (0..n)
-            .map(|_| (rng.random::<f32>() - 0.5) * scale)
-            .collect();
-        Tensor::from_slice(&v).reshape(shape)
     }
 
     #[test]

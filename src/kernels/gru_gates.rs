@@ -96,6 +96,7 @@ fn sigmoid(x: f32) -> f32 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_inputs::uniform;
     use super::*;
 
     /// The libtorch ops of `SplitInputCell::step` that the kernel replaces.
@@ -106,16 +107,6 @@ mod tests {
         let z = (&gi[1] + &gh[1]).sigmoid();
         let n = (&gi[2] + r * &gh[2]).tanh();
         &n + z * (h - &n)
-    }
-
-    fn uniform(seed: u64, shape: &[i64], scale: f32) -> Tensor {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let n: i64 = shape.iter().product();
-        let v: Vec<f32> = (0..n)
-            .map(|_| (rng.random::<f32>() - 0.5) * scale)
-            .collect();
-        Tensor::from_slice(&v).reshape(shape)
     }
 
     #[test]

@@ -46,3 +46,21 @@ pub fn with_fused<T>(enabled: bool, f: impl FnOnce() -> T) -> T {
 pub fn fused_enabled() -> bool {
     FUSED.with(Cell::get)
 }
+
+/// Seeded test inputs for the kernels' tests (not libtorch's global RNG, which other tests in
+/// this process reseed concurrently).
+#[cfg(test)]
+pub(crate) mod test_inputs {
+    use tch::Tensor;
+
+    /// Values uniform in [−scale/2, scale/2) of the given shape, from `seed`.
+    pub fn uniform(seed: u64, shape: &[i64], scale: f32) -> Tensor {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let n: i64 = shape.iter().product();
+        let v: Vec<f32> = (0..n)
+            .map(|_| (rng.random::<f32>() - 0.5) * scale)
+            .collect();
+        Tensor::from_slice(&v).reshape(shape)
+    }
+}

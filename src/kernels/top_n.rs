@@ -273,12 +273,9 @@ impl Best {
 mod tests {
     use super::*;
 
+    /// Values uniform in [−10, 10).
     fn uniform(seed: u64, shape: &[i64]) -> Tensor {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let n: i64 = shape.iter().product();
-        let v: Vec<f32> = (0..n).map(|_| rng.random::<f32>() * 20.0 - 10.0).collect();
-        Tensor::from_slice(&v).reshape(shape)
+        super::super::test_inputs::uniform(seed, shape, 20.0)
     }
 
     #[test]

@@ -25,8 +25,7 @@ impl Int8Weight {
     /// codes are 0).
     pub fn quantize(weight: &Tensor) -> Self {
         let weight = weight.detach().to_kind(Kind::Float);
-        let amax = weight.abs().amax([1], true); // [N, 1]
-        let scale = amax.where_scalarother(&amax.gt(0.0), QMAX) / QMAX;
+        let scale = row_scales(&weight); // [N, 1]
         let values = (&weight / &scale)
             .round()
             .clamp(-QMAX, QMAX)
@@ -44,8 +43,7 @@ impl Int8Weight {
     /// result is scaled back and the bias b `[N]` added in one pass
     /// ([`crate::kernels::dequantize_rows`]). An all-zero row gives b.
     pub fn linear(&self, x: &Tensor, bias: &Tensor) -> Tensor {
-        let amax = x.abs().amax([1], true); // [R, 1]
-        let row_scale = amax.where_scalarother(&amax.gt(0.0), QMAX) / QMAX;
+        let row_scale = row_scales(x); // [R, 1]
         let codes = (x / &row_scale).round().to_kind(Kind::Int8);
         let acc = codes.internal_int_mm(&self.values); // [R, N] int32
         let row_scale = row_scale.squeeze_dim(1);
@@ -74,6 +72,13 @@ impl Int8Weight {
             scale: self.scale.shallow_clone(),
         }
     }
+}
+
+/// The symmetric int8 scale of each row of `t` `[R, C]`: max_c |t_rc| / 127 `[R, 1]`, or 1 for
+/// an all-zero row (whose codes are then 0).
+fn row_scales(t: &Tensor) -> Tensor {
+    let amax = t.abs().amax([1], true);
+    amax.where_scalarother(&amax.gt(0.0), QMAX) / QMAX
 }
 
 #[cfg(test)]
