@@ -10,20 +10,11 @@ usage: PYTHONPATH=~/.cache/tolk/torch-2.11.0 python3 bench/precision/gemm_paths.
 """
 import argparse
 import statistics
-import time
 
 import torch
 import torch.nn.functional as F
 
-
-def rate(fn, m, k, n, reps):
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 2.0 * m * k * n / statistics.median(times) / 1e9
+from gemm_precision import rate  # same directory: the script's own dir is on sys.path
 
 
 def main():
@@ -50,7 +41,7 @@ def main():
         rows = {name: [] for name in calls}
         for _ in range(args.rounds):
             for name, fn in calls.items():
-                rows[name].append(rate(fn, m, k, n, args.reps))
+                rows[name].append(rate(fn, 2.0 * m * k * n, args.reps))
         for name, rates in rows.items():
             print(f"[{m}x{k}]x[{k}x{n}]\t{name:40s}\t{statistics.median(rates):7.1f} GFLOP/s "
                   f"(rounds: {' '.join(f'{r:.1f}' for r in rates)})")
