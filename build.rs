@@ -1,14 +1,35 @@
-//! Adds an rpath to libtorch's `lib/` so tolk's binaries and tests run without LD_LIBRARY_PATH.
-//! LIBTORCH is set by `.cargo/config.toml` to the link made by `scripts/setup-libtorch.sh`.
+//! Compiles tolk's C++ shim (`csrc/tolk_shim.cpp`: CPU autocast and the autograd wrappers of
+//! the fused training kernels) against libtorch's headers, and adds an rpath to libtorch's
+//! `lib/` so tolk's binaries and tests run without LD_LIBRARY_PATH. LIBTORCH is set by
+//! `.cargo/config.toml` to the link made by `scripts/setup-libtorch.sh`.
 use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
-    let Ok(libtorch) = std::env::var("LIBTORCH") else {
-        return;
-    };
-    let lib = PathBuf::from(libtorch).join("lib");
-    let lib = lib.canonicalize().unwrap_or(lib);
+    println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
+    println!("cargo:rerun-if-changed=csrc/tolk_shim.cpp");
+    let libtorch = PathBuf::from(
+        std::env::var("LIBTORCH").expect("LIBTORCH is not set: run scripts/setup-libtorch.sh"),
+    );
+    let libtorch = libtorch.canonicalize().unwrap_or(libtorch);
+    let include = libtorch.join("include");
+    let abi = std::env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".to_owned());
+    cc::Build::new()
+        .cpp(true)
+        .file("csrc/tolk_shim.cpp")
+        .include(&include)
+        .include(include.join("torch/csrc/api/include"))
+        .flag("-std=c++17")
+        .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
+        .flag("-DGLOG_USE_GLOG_EXPORT")
+        .flag_if_supported("-Wno-unused-parameter")
+        .warnings(false)
+        .opt_level(2)
+        .compile("tolk_shim");
+    let lib = libtorch.join("lib");
+    println!("cargo:rustc-link-search=native={}", lib.display());
+    println!("cargo:rustc-link-lib=dylib=torch_cpu");
+    println!("cargo:rustc-link-lib=dylib=c10");
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
     // Keep libtorch_cuda as a dependency even though no symbol of it is referenced, so that
     // CUDA devices are found on GPU machines.

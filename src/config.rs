@@ -8,7 +8,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::data::corpus::EmptyLinePolicy;
-use crate::precision::PrecisionChoice;
+use crate::precision::{PrecisionChoice, TrainingPrecision};
 
 /// The whole experiment: where the data is, how it is segmented, the model, its training and
 /// the decoding used for validation and translation.
@@ -300,9 +300,14 @@ pub struct TrainingConfig {
     /// Label smoothing epsilon (Szegedy et al. 2016). Default 0.1.
     pub label_smoothing: f64,
     /// Train through the fused CPU kernels ([`crate::kernels`]): the label-smoothed cross
-    /// entropy and its gradient in one pass ([`crate::kernels::cross_entropy`]). Same loss
-    /// and gradients up to float rounding; false runs libtorch's ops. Default true.
+    /// entropy and its gradient in one pass ([`crate::kernels::cross_entropy`]) and the
+    /// decoder's GRU gates with their backward ([`crate::kernels::gru_gates_train`]). Same
+    /// loss and gradients up to float rounding; false runs libtorch's ops. Default true.
     pub fused_kernels: bool,
+    /// Precision of the forward pass's matrix products: `"fp32"` (default), `"bf16"` (CPU
+    /// autocast, fp32 master weights and Adam state) or `"auto"` (bf16 where the CPU has
+    /// AVX-512-BF16 / AMX). See [`TrainingPrecision`].
+    pub precision: TrainingPrecision,
     /// Hard attention: weight λ_e of the entropy bonus (Xu et al. 2015, eq. 12). Default 0.01.
     pub hard_attention_entropy: f64,
     /// Hard attention: decay of the moving-average reward baseline. Default 0.9.
@@ -373,6 +378,7 @@ impl Default for TrainingConfig {
             clip_grad_norm: 1.0,
             label_smoothing: 0.1,
             fused_kernels: true,
+            precision: TrainingPrecision::Fp32,
             hard_attention_entropy: 0.01,
             hard_attention_baseline_decay: 0.9,
             coverage_loss_weight: 1.0,

@@ -1,5 +1,6 @@
-//! Numeric precision of decoding's vocabulary projection, chosen at run time from the CPU's
-//! features with fp32 as the fallback that gives today's results.
+//! Numeric precision of decoding's vocabulary projection and of training's matrix products,
+//! chosen at run time from the CPU's features with fp32 as the fallback that gives today's
+//! results.
 
 use serde::{Deserialize, Serialize};
 
@@ -81,5 +82,31 @@ impl std::fmt::Display for Precision {
             Self::Bf16 => "bf16",
             Self::Int8 => "int8",
         })
+    }
+}
+
+/// What `training.precision` asks for: `"fp32"` (default), `"bf16"` or `"auto"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrainingPrecision {
+    /// fp32 everywhere (today's results).
+    #[default]
+    Fp32,
+    /// bf16 matrix products through libtorch's CPU autocast (oneDNN; AMX or AVX-512-BF16 make
+    /// it fast, elsewhere it is emulated and slow), with fp32 master weights, gradients, Adam
+    /// state and loss ([`crate::kernels::shim::with_cpu_autocast_bf16`]).
+    Bf16,
+    /// bf16 where [`cpu_has_fast_bf16`], else fp32.
+    Auto,
+}
+
+impl TrainingPrecision {
+    /// Whether updates run their forward pass under bf16 autocast on this CPU.
+    pub fn uses_bf16(self) -> bool {
+        match self {
+            Self::Fp32 => false,
+            Self::Bf16 => true,
+            Self::Auto => cpu_has_fast_bf16(),
+        }
     }
 }

@@ -488,9 +488,11 @@ fn packed_batch_loss_equals_sum_of_single_sentence_losses() {
     }
 }
 
-/// Training's fused cross entropy (`training.fused_kernels`) gives the loss and the parameter
-/// gradients of libtorch's log-softmax and loss ops, up to float rounding, through the whole
-/// model (the gradient reaches the encoder through the surrogate ⟨logits, g⟩).
+/// Training's fused kernels (`training.fused_kernels`: the cross entropy, the decoder's GRU
+/// gates and the additive attention energies, each with its own backward) give the loss and
+/// the parameter gradients of libtorch's ops, up to float rounding, through the whole model
+/// (the gradient reaches the encoder through the surrogate ⟨logits, g⟩ and the kernels'
+/// backward passes).
 #[test]
 fn fused_cross_entropy_gives_the_reference_loss_and_gradients() {
     let _rng = common::rng_lock();
@@ -538,6 +540,83 @@ fn fused_cross_entropy_gives_the_reference_loss_and_gradients() {
         );
     }
     assert!(ref_grads.iter().any(|(n, _)| n.starts_with("encoder")));
+}
+
+/// `training.precision = "bf16"`: the forward pass runs under CPU autocast (the logits are bf16:
+/// the switch really acts), while the parameters and their gradients stay fp32, the loss is
+/// within 2 % of fp32's and the gradient points the same way (cosine > 0.99). Off again after.
+#[test]
+fn bf16_autocast_keeps_fp32_master_weights_and_close_gradients() {
+    let _rng = common::rng_lock();
+    tch::manual_seed(10);
+    let vs = VarStore::new(Device::Cpu);
+    let model = Seq2Seq::new(&vs.root(), &tiny_config(RnnType::Gru), 20, 20).unwrap();
+    let pairs: Vec<(&[i64], &[i64])> = vec![
+        (&[5, 6, 7], &[8, 9]),
+        (&[8, 9, 10, 11, 12, 13], &[4, 5, 6, 7, 8, 9, 10]),
+    ];
+    let batch = Batch::new(&pairs, Device::Cpu);
+    let run = |bf16: bool| {
+        for (_, p) in vs.variables() {
+            let mut g = p.grad();
+            if g.defined() {
+                let _ = g.zero_();
+            }
+        }
+        let forward = || {
+            tolk::kernels::with_fused(true, || {
+                let out = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, false);
+                let kind = out.logits.kind();
+                let loss =
+                    label_smoothed_loss(&out.logits, &out.packed(&batch.tgt_out), 0.1, PAD_ID).0;
+                (loss, kind)
+            })
+        };
+        let (loss, kind) = if bf16 {
+            tolk::kernels::shim::with_cpu_autocast_bf16(forward)
+        } else {
+            forward()
+        };
+        loss.backward();
+        let mut grads: Vec<(String, Tensor)> = vs
+            .variables()
+            .into_iter()
+            .map(|(name, p)| (name, p.grad().copy()))
+            .collect();
+        grads.sort_by(|a, b| a.0.cmp(&b.0));
+        (loss.double_value(&[]), kind, grads)
+    };
+    let (loss32, kind32, grads32) = run(false);
+    let (loss16, kind16, grads16) = run(true);
+    assert_eq!(kind32, Kind::Float);
+    assert_eq!(
+        kind16,
+        Kind::BFloat16,
+        "autocast did not act on the projection"
+    );
+    assert!(
+        !tolk::kernels::shim::cpu_autocast_enabled(),
+        "autocast left on"
+    );
+    assert!(
+        (loss16 - loss32).abs() < 0.02 * loss32,
+        "{loss16} vs {loss32}"
+    );
+    let flat = |g: &[(String, Tensor)]| {
+        Tensor::cat(&g.iter().map(|(_, t)| t.view([-1])).collect::<Vec<_>>(), 0)
+    };
+    let (a, b) = (flat(&grads32), flat(&grads16));
+    assert_eq!(
+        b.kind(),
+        Kind::Float,
+        "gradients of the fp32 master weights"
+    );
+    let cosine =
+        a.dot(&b).double_value(&[]) / (a.norm().double_value(&[]) * b.norm().double_value(&[]));
+    assert!(cosine > 0.99, "gradient cosine {cosine}");
+    for (_, p) in vs.variables() {
+        assert_eq!(p.kind(), Kind::Float);
+    }
 }
 
 /// The coverage loss (See et al. 2017, eq. 12-13) is off before `coverage_loss_start_step`,

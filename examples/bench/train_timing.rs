@@ -10,6 +10,7 @@ use crate::common::*;
 use crate::run::RunArgs;
 use tolk::artifacts::LoadedModel;
 use tolk::batch::Batch;
+use tolk::precision::{PrecisionChoice, TrainingPrecision};
 use tolk::train::objective::objective;
 use tolk::train::optimizer::Adam;
 use tolk::train::update::train_step;
@@ -18,7 +19,15 @@ pub fn time_training(a: &RunArgs, batches_json: &Value) -> Result<Value> {
     let batches = batches_json["batches"].as_array().context("batches")?;
     anyhow::ensure!(!batches.is_empty(), "no exported batches");
     let loaded = LoadedModel::load(&a.model, None, Device::Cpu)?;
-    let tc = loaded.config.training.clone();
+    let mut tc = loaded.config.training.clone();
+    // The levers of the run apply to training too: the fused kernels, and bf16 (autocast)
+    // when the run's precision is bf16 (int8 is a decoding precision; training stays fp32).
+    tc.fused_kernels = a.levers.fused_kernels;
+    tc.precision = match a.levers.precision {
+        PrecisionChoice::Bf16 => TrainingPrecision::Bf16,
+        PrecisionChoice::Auto => TrainingPrecision::Auto,
+        PrecisionChoice::Fp32 | PrecisionChoice::Int8 => TrainingPrecision::Fp32,
+    };
     let model = &loaded.model;
 
     // Equivalence check: label-smoothed loss of batch 0 without dropout.

@@ -4,20 +4,49 @@
 //! thread; callers fall back to the reference for inputs it does not take (autograd,
 //! non-fp32, non-CPU).
 
+/// Runs a kernel body compiled for the widest SIMD this CPU has (the bodies are element-wise,
+/// so the compiler vectorises them at the enabled width): `simd!(body, variant_avx512,
+/// variant_avx2; args...)` defines the two variants and dispatches.
+macro_rules! simd {
+    ($body:ident, $avx512:ident, $avx2:ident; $($arg:ident: $ty:ty),*) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f,fma")]
+            unsafe fn $avx512($($arg: $ty),*) {
+                $body($($arg),*)
+            }
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn $avx2($($arg: $ty),*) {
+                $body($($arg),*)
+            }
+            if std::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the feature was detected.
+                return unsafe { $avx512($($arg),*) };
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                // SAFETY: the features were detected.
+                return unsafe { $avx2($($arg),*) };
+            }
+        }
+        $body($($arg),*)
+    }};
+}
+
 pub mod additive_energy;
 pub mod cross_entropy;
 pub mod dequantize;
 pub mod exp;
 pub mod gru_gates;
+pub mod shim;
 pub mod tanh;
 pub mod top_n;
 
 use std::cell::Cell;
 
-pub use additive_energy::additive_energy;
+pub use additive_energy::{additive_energy, additive_energy_train};
 pub use cross_entropy::label_smoothed_cross_entropy;
 pub use dequantize::dequantize_rows;
-pub use gru_gates::gru_gates;
+pub use gru_gates::{gru_gates, gru_gates_train};
 pub use top_n::row_top_n;
 
 thread_local! {

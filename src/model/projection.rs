@@ -42,14 +42,16 @@ impl VocabularyProjection {
     /// `t` `[..., K]` → logits `[..., V]` (or `[..., C]` when restricted).
     pub fn forward(&self, t: &Tensor) -> Tensor {
         match &self.weight {
-            Weight::Dense(w) if w.kind() == t.kind() => t.linear(w, Some(&self.bias)),
-            // bf16 weights (see `to_bf16`): the product in bf16, the bias in fp32.
-            Weight::Dense(w) => {
+            // bf16 weights (see `to_bf16`) and fp32 input: the product in bf16, the bias in
+            // fp32.
+            Weight::Dense(w) if w.kind() == tch::Kind::BFloat16 && t.kind() != w.kind() => {
                 t.to_kind(w.kind())
                     .linear::<&Tensor>(w, None)
                     .to_kind(t.kind())
                     + &self.bias
             }
+            // Equal kinds, or fp32 weights under bf16 autocast (training), which casts.
+            Weight::Dense(w) => t.linear(w, Some(&self.bias)),
             Weight::Int8(w) => {
                 let size = t.size();
                 let rows = t.reshape([-1, size[size.len() - 1]]);

@@ -91,15 +91,25 @@ impl SplitInputCell {
     }
 
     /// One step: `x_proj` `[B, G·D]` (a slice of [`Self::precompute`]), `u` `[B, U]`, state →
-    /// new state. Inside [`crate::kernels::with_fused`] (search) a GRU's gates run through the
-    /// fused kernel [`crate::kernels::gru_gates`].
+    /// new state. Inside [`crate::kernels::with_fused`] a GRU's gates run through a fused
+    /// kernel: [`crate::kernels::gru_gates`] in search, [`crate::kernels::gru_gates_train`]
+    /// (with its own backward) when gradients are needed.
     pub fn step(&self, x_proj: &Tensor, u: &Tensor, state: &RnnState) -> RnnState {
         let gi = x_proj + u.matmul(&self.w_u.tr());
         let gh = state.h().linear(&self.w_h, Some(&self.b_h));
         match (self.kind, state) {
             (RnnType::Gru, RnnState::Gru(h)) => {
                 if crate::kernels::fused_enabled() {
-                    if let Some(h_new) = crate::kernels::gru_gates(&gi, &gh, h) {
+                    // Under bf16 autocast the transforms are bf16; the gates run in fp32.
+                    let f32 = |t: &Tensor| t.to_kind(tch::Kind::Float);
+                    let (gi, gh, h) = (f32(&gi), f32(&gh), &f32(h));
+                    let training = gi.requires_grad() || gh.requires_grad() || h.requires_grad();
+                    let fused = if training {
+                        crate::kernels::gru_gates_train(&gi, &gh, h)
+                    } else {
+                        crate::kernels::gru_gates(&gi, &gh, h)
+                    };
+                    if let Some(h_new) = fused {
                         return RnnState::Gru(h_new);
                     }
                 }
@@ -138,7 +148,7 @@ mod tests {
     use tch::{nn::VarStore, Device, Kind};
 
     #[test]
-    fn gru_gates_go_through_the_fused_kernel_only_in_search() {
+    fn gru_gates_go_through_the_fused_kernels_only_inside_with_fused() {
         let vs = VarStore::new(Device::Cpu);
         let cell = SplitInputCell::new(vs.root(), RnnType::Gru, 8, 6, 16);
         let opts = (Kind::Float, Device::Cpu);
@@ -158,9 +168,11 @@ mod tests {
         assert!(err < 1e-5, "fused differs by {err}");
         // Not bit-identical: the kernel really ran (its σ and tanh round differently).
         assert!(!fused.equal(&reference), "the fused path was not taken");
-        // With gradients (training) the kernel declines and the reference runs.
+        // With gradients (training) the training kernel runs: same values as search's kernel.
         let with_grad = run(true);
         assert!(with_grad.requires_grad());
-        assert!(with_grad.detach().equal(&reference));
+        assert!(with_grad.detach().equal(&fused));
+        // Outside `with_fused` the reference runs, with gradients too.
+        assert!(run(false).detach().equal(&reference));
     }
 }

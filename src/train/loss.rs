@@ -1,11 +1,12 @@
 //! Training loss.
 
-use tch::{Reduction, Tensor};
+use tch::{Kind, Reduction, Tensor};
 
 /// Label-smoothed cross entropy (Szegedy et al. 2016, §7), summed over non-padding target
 /// positions: loss = Σ_t (1-ε)·(−log p(y_t)) + ε·mean_v(−log p(v)).
 ///
-/// `logits` `[N, V]`, `targets` `[N]` int64, positions equal to `pad` are ignored. Returns
+/// `logits` `[N, V]` (fp32, or bf16 under autocast: the loss is fp32 either way), `targets`
+/// `[N]` int64, positions equal to `pad` are ignored. Returns
 /// `(smoothed loss sum, plain NLL sum)`, both scalars in nats; the NLL gives perplexity.
 ///
 /// Inside [`crate::kernels::with_fused`] (training with `training.fused_kernels`) the loss and
@@ -19,6 +20,8 @@ pub fn label_smoothed_loss(
     epsilon: f64,
     pad: i64,
 ) -> (Tensor, Tensor) {
+    // The loss is computed in fp32 also when the logits come from bf16 matrix products.
+    let logits = &logits.to_kind(Kind::Float);
     if crate::kernels::fused_enabled() {
         if let Some(ce) =
             crate::kernels::label_smoothed_cross_entropy(logits, targets, epsilon, pad)

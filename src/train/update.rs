@@ -35,10 +35,19 @@ pub fn train_step(
     baseline: &mut Option<f64>,
 ) -> Result<UpdateReport, Error> {
     tch::manual_seed(tc.seed as i64 ^ (step as i64 + 1).wrapping_mul(0x9E37_79B9));
-    let obj = crate::kernels::with_fused(tc.fused_kernels, || {
-        let out = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, true);
-        objective(&out, &batch.tgt_out, tc, step, baseline)
-    });
+    let mut forward = || {
+        crate::kernels::with_fused(tc.fused_kernels, || {
+            let out = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, true);
+            objective(&out, &batch.tgt_out, tc, step, baseline)
+        })
+    };
+    // bf16 autocast covers the forward pass only, as in PyTorch's recipe: the backward follows
+    // the recorded casts, and the weight-copy cache is cleared before the weights change.
+    let obj = if tc.precision.uses_bf16() {
+        crate::kernels::shim::with_cpu_autocast_bf16(forward)
+    } else {
+        forward()
+    };
     optimizer.zero_grad();
     obj.loss.backward();
     optimizer.lr = lr;

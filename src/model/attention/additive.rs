@@ -52,14 +52,25 @@ impl AdditiveScore {
 
 impl Score for AdditiveScore {
     fn keys(&self, annotations: &Tensor) -> Tensor {
-        annotations.apply(&self.key)
+        let keys = annotations.apply(&self.key);
+        if crate::kernels::fused_enabled() {
+            // Once per sentence: under bf16 autocast the fused kernels read fp32 keys.
+            return keys.to_kind(tch::Kind::Float);
+        }
+        keys
     }
 
     fn score(&self, query: &Tensor, keys: &Tensor, coverage: Option<&Tensor>) -> Tensor {
         let q = query.apply(&self.query); // [B,A]
         if coverage.is_none() && crate::kernels::fused_enabled() {
             let v = self.energy.ws.view([-1]);
-            if let Some(e) = crate::kernels::additive_energy(&q, keys, &v) {
+            let fused = if q.requires_grad() || keys.requires_grad() {
+                // Under bf16 autocast the query is bf16; the kernel runs in fp32.
+                crate::kernels::additive_energy_train(&q.to_kind(tch::Kind::Float), keys, &v)
+            } else {
+                crate::kernels::additive_energy(&q, keys, &v)
+            };
+            if let Some(e) = fused {
                 return e;
             }
         }
@@ -93,14 +104,40 @@ mod tests {
         assert!(err < 1e-5, "fused differs by {err}");
         // Not bit-identical: the kernel really ran (its tanh and summation order differ).
         assert!(!fused.equal(&reference), "the fused path was not taken");
-        // With gradients (training) the kernel declines and the reference runs.
-        let keys = score.keys(&annotations);
-        let with_grad = crate::kernels::with_fused(true, || score.score(&query, &keys, None));
-        assert!(with_grad.requires_grad());
-        assert!(with_grad.equal(&tch::no_grad(|| score.score(
-            &query,
-            &score.keys(&annotations),
-            None
-        ))));
+        // With gradients (training) the training kernel runs: the search kernel's values, and
+        // the reference's gradients towards every parameter.
+        let weights: Vec<f32> = (0..54).map(|i| (i % 7) as f32 - 3.0).collect();
+        let w = Tensor::from_slice(&weights).view([6, 9]);
+        let run = |fused: bool| {
+            crate::kernels::with_fused(fused, || {
+                let e = score.score(&query, &score.keys(&annotations), None);
+                let loss = (&e * &w).sum(Kind::Float);
+                let params = vs.trainable_variables();
+                (
+                    e.detach(),
+                    Tensor::run_backward(&[loss], &params, false, false),
+                )
+            })
+        };
+        let (fused_train, fused_grads) = run(true);
+        let (reference_train, reference_grads) = run(false);
+        assert!(
+            fused_train.equal(&fused),
+            "training and search kernels differ"
+        );
+        assert!(
+            !reference_train.equal(&fused_train),
+            "the training kernel did not run"
+        );
+        assert_eq!(
+            fused_grads.len(),
+            4,
+            "query and energy weights, key weight and bias"
+        );
+        for (got, want) in fused_grads.iter().zip(&reference_grads) {
+            let err = (got - want).abs().max().double_value(&[]);
+            let scale = want.abs().max().double_value(&[]).max(1e-3);
+            assert!(err / scale < 1e-5, "gradient differs: {err} of {scale}");
+        }
     }
 }
