@@ -12,6 +12,7 @@ use tolk::artifacts::{LoadedModel, ModelDir};
 use tolk::batch::source_tensors;
 use tolk::decode::{beam_search, greedy_search, BeamConfig, Hypothesis, LexicalShortlist};
 use tolk::kernels::with_fused;
+use tolk::model::Seq2Seq;
 use tolk::precision::PrecisionChoice;
 
 /// tolk's search options that change its speed (and `shortlist` its vocabulary).
@@ -20,6 +21,9 @@ pub struct SearchLevers {
     pub shortlist: bool,
     pub precision: PrecisionChoice,
     pub fused_kernels: bool,
+    /// Search workers (`tolk translate --workers`): model copies on their own threads with
+    /// `threads / workers` libtorch threads each, each given a contiguous share of the batches.
+    pub workers: usize,
 }
 
 pub fn time_translation(
@@ -28,10 +32,16 @@ pub fn time_translation(
     beam: usize,
     levers: SearchLevers,
 ) -> Result<Value> {
-    let mut loaded = LoadedModel::load(model_dir, None, Device::Cpu)?;
-    loaded
-        .model
-        .set_search_precision(levers.precision.resolve());
+    let workers = levers.workers.max(1);
+    let mut copies = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let mut loaded = LoadedModel::load(model_dir, None, Device::Cpu)?;
+        loaded
+            .model
+            .set_search_precision(levers.precision.resolve());
+        copies.push(loaded);
+    }
+    let threads_per_worker = (tch::get_num_threads().max(1) as usize / workers).max(1);
     let shortlist = levers
         .shortlist
         .then(|| LexicalShortlist::load(&ModelDir::new(model_dir).shortlist()))
@@ -52,8 +62,8 @@ pub fn time_translation(
         .iter()
         .map(|b| ids_of(b).into_iter().map(|x| x as usize).collect())
         .collect();
-    let alpha = loaded.config.decoding.length_penalty;
-    let search_batch = |batch: &[usize]| -> Vec<Hypothesis> {
+    let alpha = copies[0].config.decoding.length_penalty;
+    let search_batch = |model: &Seq2Seq, batch: &[usize]| -> Vec<Hypothesis> {
         let srcs: Vec<&[i64]> = batch.iter().map(|&i| ids[i].as_slice()).collect();
         let (src, src_len) = source_tensors(&srcs, Device::Cpu);
         let ml: Vec<usize> = batch.iter().map(|&i| max_len[i]).collect();
@@ -61,14 +71,14 @@ pub fn time_translation(
         let candidates = shortlist.as_ref().map(|s| s.candidates(&srcs));
         let candidates = candidates.as_deref();
         if beam <= 1 {
-            greedy_search(&loaded.model, &src, &src_len, &ml, false, candidates)
+            greedy_search(model, &src, &src_len, &ml, false, candidates)
         } else {
             let cfg = BeamConfig {
                 beam_size: beam,
                 length_penalty: alpha,
                 nbest: 1,
             };
-            beam_search(&loaded.model, &src, &src_len, &ml, cfg, false, candidates)
+            beam_search(model, &src, &src_len, &ml, cfg, false, candidates)
                 .expect("valid beam settings")
                 .into_iter()
                 .map(|mut h| h.swap_remove(0))
@@ -76,22 +86,45 @@ pub fn time_translation(
         }
     };
     // As `Translator::translate_with` runs each search.
-    let search = |batch: &[usize]| with_fused(levers.fused_kernels, || search_batch(batch));
+    let search = |model: &Seq2Seq, batch: &[usize]| {
+        with_fused(levers.fused_kernels, || search_batch(model, batch))
+    };
     // Untimed warm-up on a few sentences (first-call allocations and kernel setup).
     if let Some(first) = plan.first() {
-        let _ = search(&first[..first.len().min(8)]);
+        for c in &copies {
+            let _ = search(&c.model, &first[..first.len().min(8)]);
+        }
     }
     reset_peak_rss();
     let rss_start = rss_mib();
     let mut out: Vec<Vec<i64>> = vec![Vec::new(); ids.len()];
     let t0 = Instant::now();
     // The loop of Translator::translate on pre-encoded ids (BPE excluded in both
-    // implementations).
-    for batch in &plan {
-        let hyps = search(batch);
-        for (&i, h) in batch.iter().zip(hyps) {
-            out[i] = h.tokens;
-        }
+    // implementations), over contiguous shares of the batches with several workers.
+    let share = plan.len().div_ceil(workers).max(1);
+    let results: Vec<Vec<(usize, Vec<i64>)>> = if workers == 1 {
+        vec![run_share(&copies[0].model, &plan, &search)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = copies
+                .iter_mut()
+                .zip(plan.chunks(share))
+                .map(|(c, part)| {
+                    let search = &search;
+                    scope.spawn(move || {
+                        tch::set_num_threads(threads_per_worker as i32);
+                        run_share(&c.model, part, search)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("search worker panicked"))
+                .collect()
+        })
+    };
+    for (i, tokens) in results.into_iter().flatten() {
+        out[i] = tokens;
     }
     let secs = t0.elapsed().as_secs_f64();
     let rss = peak_rss_mib();
@@ -117,6 +150,23 @@ pub fn time_translation(
         "tokens_per_s": tokens as f64 / secs,
         "rss_start_mib": rss_start,
         "peak_rss_mib": rss,
+        "workers": workers,
         "ids": out,
     }))
+}
+
+/// Searches each batch of `plan` with `model`: (sentence index, output ids) pairs.
+fn run_share(
+    model: &Seq2Seq,
+    plan: &[Vec<usize>],
+    search: &(impl Fn(&Seq2Seq, &[usize]) -> Vec<Hypothesis> + ?Sized),
+) -> Vec<(usize, Vec<i64>)> {
+    plan.iter()
+        .flat_map(|batch| {
+            batch
+                .iter()
+                .copied()
+                .zip(search(model, batch).into_iter().map(|h| h.tokens))
+        })
+        .collect()
 }

@@ -102,6 +102,9 @@ enum Cmd {
         /// Search through the fused kernels (`decoding.fused_kernels`, tolk's default).
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         fused_kernels: bool,
+        /// Search workers (`tolk translate --workers`), each with threads / workers threads.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
     },
     /// Scores both outputs and writes the Markdown and CSV tables.
     Report {
@@ -157,6 +160,7 @@ fn main() -> Result<()> {
             shortlist,
             precision,
             fused_kernels,
+            workers,
         } => run(RunArgs {
             model,
             threads,
@@ -172,6 +176,7 @@ fn main() -> Result<()> {
                 shortlist,
                 precision,
                 fused_kernels,
+                workers,
             },
         }),
         Cmd::Report {

@@ -190,8 +190,12 @@ pub fn report(a: ReportArgs) -> Result<()> {
     md.push_str(&format!("- date: {date}\n"));
     md.push_str(&format!("- machine: {}\n", a.machine));
     md.push_str(&format!(
-        "- threads: {threads} (tolk), {torch_threads} (PyTorch); OMP_WAIT_POLICY={}\n",
-        tolk["omp_wait_policy"].as_str().unwrap_or("")
+        "- threads: {threads} (tolk), {torch_threads} (PyTorch); OMP_WAIT_POLICY={}; tolk: \
+         precision {}, fused kernels {}, search workers {}\n",
+        tolk["omp_wait_policy"].as_str().unwrap_or(""),
+        tolk["precision"].as_str().unwrap_or("fp32"),
+        tolk["fused_kernels"].as_bool().unwrap_or(true),
+        tolk["workers"].as_u64().unwrap_or(1),
     ));
     md.push_str(&format!("- command: `{}`\n", a.command));
     md.push_str(&format!(

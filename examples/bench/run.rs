@@ -40,6 +40,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     result["threads"] = json!(threads);
     result["precision"] = json!(a.levers.precision);
     result["fused_kernels"] = json!(a.levers.fused_kernels);
+    result["workers"] = json!(a.levers.workers);
     result["tch_threads"] = json!(tch::get_num_threads());
     result["omp_wait_policy"] = json!(std::env::var("OMP_WAIT_POLICY").unwrap_or_default());
     for phase in a.phases.split(',').map(str::trim).filter(|p| !p.is_empty()) {

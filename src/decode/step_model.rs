@@ -73,8 +73,12 @@ impl<M: StepModel + ?Sized> StepModel for &M {
 /// Search state of a [`Seq2Seq`] batch.
 #[derive(Debug)]
 pub struct Seq2SeqState {
-    /// Encoder annotations and attention keys, one row per search row.
+    /// Encoder annotations and attention keys: one row per search row, or one per sentence
+    /// shared by its `group` rows (beam search with an attention that
+    /// [`crate::model::attention::Attention::shares_memory`], inside the fused kernels).
     memory: Encoded,
+    /// Search rows per memory row (1, or the beam size with shared memory).
+    group: i64,
     /// Recurrent state, attentional state, coverage, step.
     decoder: DecoderState,
     /// The output layer over the full vocabulary or the batch's shortlist.
@@ -93,18 +97,38 @@ impl StepModel for Seq2Seq {
     ) -> Seq2SeqState {
         let projection = self.search_projection().restrict(shortlist);
         let mut memory = self.encode(src, lengths, false);
-        if copies > 1 {
-            let b = src.size()[0];
-            let rows = Tensor::arange(b, (Kind::Int64, src.device())).repeat_interleave_self_int(
-                copies as i64,
-                Some(0),
-                None,
-            );
-            memory = memory.index_select(&rows);
+        if copies <= 1 {
+            let decoder = self.decoder.init_state(&memory.enc);
+            return Seq2SeqState {
+                memory,
+                group: 1,
+                decoder,
+                projection,
+            };
         }
-        let decoder = self.decoder.init_state(&memory.enc);
+        let b = src.size()[0];
+        let rows = Tensor::arange(b, (Kind::Int64, src.device())).repeat_interleave_self_int(
+            copies as i64,
+            Some(0),
+            None,
+        );
+        // Shared memory: the keys are read once per sentence (and not copied K times, nor
+        // again whenever sentences finish); otherwise each hypothesis gets its own copy.
+        let shared =
+            crate::kernels::fused_enabled() && self.decoder.parts().attention.shares_memory();
+        let group = if shared {
+            copies as i64
+        } else {
+            memory = memory.index_select(&rows);
+            1
+        };
+        let mut decoder = self.decoder.init_state(&memory.enc);
+        if shared {
+            decoder = decoder.index_select(&rows);
+        }
         Seq2SeqState {
             memory,
+            group,
             decoder,
             projection,
         }
@@ -120,6 +144,7 @@ impl StepModel for Seq2Seq {
             attention: out.attention,
             state: Seq2SeqState {
                 memory: m.shallow_clone(),
+                group: state.group,
                 decoder: out.state,
                 projection: state.projection.shallow_clone(),
             },
@@ -127,13 +152,22 @@ impl StepModel for Seq2Seq {
     }
 
     fn reorder(&self, state: &Seq2SeqState, rows: &Tensor) -> Seq2SeqState {
-        let same_rows = rows.size()[0] == state.memory.keys.size()[0];
+        // Beam search keeps each live sentence's rows together and in order, so memory
+        // changes only when sentences leave; with shared memory, memory row = search row / group.
+        let g = state.group;
+        let same_rows = rows.size()[0] == g * state.memory.keys.size()[0];
         Seq2SeqState {
             memory: if same_rows {
                 state.memory.shallow_clone()
+            } else if g > 1 {
+                let firsts = rows.reshape([-1, g]).select(1, 0);
+                state
+                    .memory
+                    .index_select(&firsts.divide_scalar_mode(g, "floor"))
             } else {
                 state.memory.index_select(rows)
             },
+            group: g,
             decoder: state.decoder.index_select(rows),
             projection: state.projection.shallow_clone(),
         }

@@ -14,8 +14,10 @@ use super::tanh::tanh;
 /// being left to the compiler).
 const LANES: usize = 16;
 
-/// Energies `[R, S]` from `query` `[R, A]`, `keys` `[R, S, A]` and `energy` v `[A]` (all fp32,
-/// CPU); `None` for inputs the kernel does not take (other kinds or devices, a `query` or
+/// Energies `[R, S]` from `query` `[R, A]`, `keys` `[M, S, A]` and `energy` v `[A]` (all fp32,
+/// CPU), where M divides R and query row r reads keys row r / (R / M): the R / M hypotheses of a
+/// sentence in beam search share its keys, read once per sentence instead of once per
+/// hypothesis (as Marian's `Att` does). `None` for inputs the kernel does not take (other kinds or devices, a `query` or
 /// `keys` that needs gradients, as in training), for which the caller runs the reference.
 /// The result carries no gradient, also not towards `energy` (a parameter: search runs under
 /// `no_grad`).
@@ -28,18 +30,19 @@ pub fn additive_energy(query: &Tensor, keys: &Tensor, energy: &Tensor) -> Option
     if !(no_grad(query) && no_grad(keys) && fp32_cpu(energy)) || keys.dim() != 3 {
         return None;
     }
-    let (r, s, a) = keys.size3().ok()?;
-    if query.size() != [r, a] || energy.numel() != a as usize {
+    let (m, s, a) = keys.size3().ok()?;
+    let r = query.size2().ok()?.0;
+    if m == 0 || query.size() != [r, a] || r % m != 0 || energy.numel() != a as usize {
         return None;
     }
     let (q, k, v) = (query.contiguous(), keys.contiguous(), energy.contiguous());
     let out = Tensor::zeros([r, s], (Kind::Float, Device::Cpu));
-    let (r, s, a) = (r as usize, s as usize, a as usize);
+    let (r, m, s, a) = (r as usize, m as usize, s as usize, a as usize);
     // SAFETY: contiguous fp32 CPU tensors of the checked sizes, alive for this scope; `out` is
     // written only here, by disjoint rows.
     unsafe {
         let q = std::slice::from_raw_parts(q.data_ptr() as *const f32, r * a);
-        let k = std::slice::from_raw_parts(k.data_ptr() as *const f32, r * s * a);
+        let k = std::slice::from_raw_parts(k.data_ptr() as *const f32, m * s * a);
         let v = std::slice::from_raw_parts(v.data_ptr() as *const f32, a);
         let e = std::slice::from_raw_parts_mut(out.data_ptr() as *mut f32, r * s);
         rows_dispatch(q, k, v, e, s, a);
@@ -198,10 +201,13 @@ unsafe fn rows_avx2(q: &[f32], k: &[f32], v: &[f32], e: &mut [f32], s: usize, a:
 /// The kernel body (inlined into each SIMD variant).
 #[inline(always)]
 fn rows_portable(q: &[f32], k: &[f32], v: &[f32], e: &mut [f32], s: usize, a: usize) {
+    // Query rows per keys row (1 in training; the beam size in search with shared keys).
+    let group = (e.len() / s.max(1)) / (k.len() / (s * a).max(1)).max(1);
     for (row, e_row) in e.chunks_exact_mut(s).enumerate() {
         let q_row = &q[row * a..(row + 1) * a];
+        let key_row = row / group.max(1);
         for (j, e_rj) in e_row.iter_mut().enumerate() {
-            let k_rj = &k[(row * s + j) * a..(row * s + j + 1) * a];
+            let k_rj = &k[(key_row * s + j) * a..(key_row * s + j + 1) * a];
             *e_rj = energy(q_row, k_rj, v);
         }
     }
@@ -268,6 +274,28 @@ mod tests {
         assert!(additive_energy(&q.to_kind(Kind::Double), &k, &v).is_none());
         assert!(additive_energy(&q.set_requires_grad(true), &k, &v).is_none());
         assert!(additive_energy(&q, &k.view([2, 12]), &v).is_none());
+        // Query rows must be a multiple of the keys rows.
+        let q3 = Tensor::randn([3, 4], (Kind::Float, Device::Cpu));
+        assert!(additive_energy(&q3, &k, &v).is_none());
+    }
+
+    #[test]
+    fn shared_keys_equal_keys_expanded_per_hypothesis() {
+        use crate::kernels::test_inputs::uniform;
+        for (i, &(m, group, s, a)) in [(1, 5, 4, 16), (3, 5, 7, 33), (4, 1, 2, 8)]
+            .iter()
+            .enumerate()
+        {
+            let seed = 300 + 10 * i as u64;
+            let q = uniform(seed, &[m * group, a], 6.0);
+            let k = uniform(seed + 1, &[m, s, a], 6.0);
+            let v = uniform(seed + 2, &[a], 2.0);
+            let expanded = k.repeat_interleave_self_int(group, Some(0), None);
+            let shared = additive_energy(&q, &k, &v).unwrap();
+            let per_row = additive_energy(&q, &expanded, &v).unwrap();
+            assert_eq!(shared.size(), [m * group, s]);
+            assert!(shared.equal(&per_row), "[{m}x{group}, {s}, {a}]");
+        }
     }
 
     /// Gradients of Σ w ⊙ e towards (q, keys, v), through `f`.

@@ -74,12 +74,25 @@ impl Score for AdditiveScore {
                 return e;
             }
         }
+        // Keys shared by the hypotheses of a sentence (see `shares_keys`), for the reference.
+        let group = q.size()[0] / keys.size()[0].max(1);
+        let expanded;
+        let keys = if group > 1 {
+            expanded = keys.repeat_interleave_self_int(group, Some(0), None);
+            &expanded
+        } else {
+            keys
+        };
         let pre = keys + q.unsqueeze(1); // [B,S,A]
         let pre = match (&self.coverage, coverage) {
             (Some(w), Some(cov)) => pre + cov.unsqueeze(-1) * w, // [B,S,1]·[A]
             _ => pre,
         };
         pre.tanh().apply(&self.energy).squeeze_dim(-1)
+    }
+
+    fn shares_keys(&self) -> bool {
+        self.coverage.is_none()
     }
 }
 

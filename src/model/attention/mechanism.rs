@@ -121,13 +121,22 @@ impl Attention {
         self.coverage
     }
 
+    /// Whether [`Attention::attend`] takes memory (keys, annotations, mask) with one row per
+    /// sentence for several query rows per sentence (beam search's hypotheses): the score
+    /// supports shared keys and there is no coverage (which is per hypothesis).
+    pub fn shares_memory(&self) -> bool {
+        self.score.shares_keys() && !self.coverage
+    }
+
     /// Keys precomputed once per batch from annotations `[B, S, 2H]`.
     pub fn keys(&self, annotations: &Tensor) -> Tensor {
         self.score.keys(annotations)
     }
 
-    /// One attention step for `query` `[B, D]` at target step `step` (0-based).
-    /// `coverage` `[B, S]` is required when [`Attention::uses_coverage`].
+    /// One attention step for `query` `[R, D]` at target step `step` (0-based), over `keys`
+    /// `[M, S, A]`, `annotations` `[M, S, 2H]` and `mask` `[M, S]`: M = R, or with
+    /// [`Attention::shares_memory`] M dividing R, query row r attending memory row r / (R / M).
+    /// `coverage` `[R, S]` is required when [`Attention::uses_coverage`].
     #[allow(clippy::too_many_arguments)]
     pub fn attend(
         &self,
@@ -140,6 +149,12 @@ impl Attention {
         train: bool,
     ) -> AttentionOutput {
         let scores = self.score.score(query, keys, coverage);
+        let group = query.size()[0] / mask.size()[0].max(1);
+        let mask = &if group > 1 {
+            mask.repeat_interleave_self_int(group, Some(0), None)
+        } else {
+            mask.shallow_clone()
+        };
         let weights = self.scope.weights(&scores, mask, query, step);
         let selected = self.selection.select(&weights, train);
         AttentionOutput {
@@ -148,6 +163,72 @@ impl Attention {
             weights,
             log_prob: selected.log_prob,
             entropy: selected.entropy,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::attention::AdditiveScore;
+    use tch::{nn::VarStore, Device, Kind};
+
+    /// Beam search's shared memory: M sentences' keys, annotations and mask serve their R = M·K
+    /// query rows and give exactly what a copy per row gives, for the global and the
+    /// predictive local scope (which reads the per-row mask).
+    #[test]
+    fn shared_memory_equals_memory_copied_per_hypothesis() {
+        let vs = VarStore::new(Device::Cpu);
+        let (m, k, s, d, h2) = (3, 5, 7, 24, 20);
+        for scope in [Scope::Global, Scope::local_p(vs.root() / "p", d, 2)] {
+            let score = AdditiveScore::new(vs.root() / "score", d, h2, 16, false);
+            let attention = Attention::new(Box::new(score), scope, Selection::Soft, false);
+            assert!(attention.shares_memory());
+            let opts = (Kind::Float, Device::Cpu);
+            let annotations = Tensor::randn([m, s, h2], opts);
+            let lengths = Tensor::from_slice(&[7i64, 3, 5]);
+            let mask = Tensor::arange(s, (Kind::Int64, Device::Cpu))
+                .unsqueeze(0)
+                .lt_tensor(&lengths.unsqueeze(1));
+            let query = Tensor::randn([m * k, d], opts);
+            let rows = Tensor::arange(m, (Kind::Int64, Device::Cpu)).repeat_interleave_self_int(
+                k,
+                Some(0),
+                None,
+            );
+            let (shared, copied) = tch::no_grad(|| {
+                crate::kernels::with_fused(true, || {
+                    let keys = attention.keys(&annotations);
+                    let shared =
+                        attention.attend(&query, &keys, &annotations, &mask, 2, None, false);
+                    let copied = attention.attend(
+                        &query,
+                        &keys.index_select(0, &rows),
+                        &annotations.index_select(0, &rows),
+                        &mask.index_select(0, &rows),
+                        2,
+                        None,
+                        false,
+                    );
+                    (shared, copied)
+                })
+            });
+            assert!(shared.weights.equal(&copied.weights));
+            let err = (&shared.context - &copied.context)
+                .abs()
+                .max()
+                .double_value(&[]);
+            assert!(err < 1e-6, "context differs by {err}");
+            // Outside the fused kernels the reference expands the shared keys itself.
+            let reference = tch::no_grad(|| {
+                let keys = attention.keys(&annotations);
+                attention.attend(&query, &keys, &annotations, &mask, 2, None, false)
+            });
+            let err = (&reference.weights - &shared.weights)
+                .abs()
+                .max()
+                .double_value(&[]);
+            assert!(err < 1e-5, "reference weights differ by {err}");
         }
     }
 }

@@ -39,6 +39,13 @@ pub trait Score: std::fmt::Debug + Send {
     /// Energies e `[B, S]` for `query` `[B, D]`. `coverage` `[B, S]` is Σ of earlier
     /// attention weights when coverage is enabled.
     fn score(&self, query: &Tensor, keys: &Tensor, coverage: Option<&Tensor>) -> Tensor;
+
+    /// Whether [`Score::score`] also takes `keys` with fewer rows M than the query's R (M
+    /// dividing R; query row r reads keys row r / (R / M)), so that beam search can keep one
+    /// copy of a sentence's keys for all its hypotheses. Default false.
+    fn shares_keys(&self) -> bool {
+        false
+    }
 }
 
 /// Masked softmax over the last dimension: `scores` `[B, S]`, `mask` `[B, S]` bool (true =
@@ -50,8 +57,17 @@ pub fn masked_softmax(scores: &Tensor, mask: &Tensor) -> Tensor {
         .softmax(-1, scores.kind())
 }
 
-/// Context vectors c = Σ_j α_j h_j: `weights` `[B, S]`, `annotations` `[B, S, 2H]` →
-/// `[B, 2H]` (one batched matrix product).
+/// Context vectors c = Σ_j α_j h_j: `weights` `[R, S]`, `annotations` `[M, S, 2H]` →
+/// `[R, 2H]` (one batched matrix product), where M divides R and row r uses annotations row
+/// r / (R / M) (M = R outside beam search's shared memory).
 pub fn context(weights: &Tensor, annotations: &Tensor) -> Tensor {
-    weights.unsqueeze(1).bmm(annotations).squeeze_dim(1)
+    let (r, m) = (weights.size()[0], annotations.size()[0]);
+    if m == r {
+        return weights.unsqueeze(1).bmm(annotations).squeeze_dim(1);
+    }
+    let s = weights.size()[1];
+    weights
+        .reshape([m, r / m, s])
+        .bmm(annotations)
+        .reshape([r, -1])
 }
