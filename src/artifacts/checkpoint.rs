@@ -47,6 +47,34 @@ pub fn save(
     optimizer: Option<&dyn OptimizerState>,
     state: &impl Serialize,
 ) -> anyhow::Result<()> {
+    save_with(dir, &|p| Ok(vs.save(p)?), optimizer, state)
+}
+
+/// Saves named weights (not held in a [`VarStore`], e.g. averaged ones) as a checkpoint in
+/// `dir`, atomically as [`save`] does, without optimizer state.
+pub fn save_tensors(
+    dir: &Path,
+    weights: &[(String, Tensor)],
+    state: &impl Serialize,
+) -> anyhow::Result<()> {
+    save_with(
+        dir,
+        &|p| Ok(Tensor::write_safetensors(weights, p)?),
+        None,
+        state,
+    )
+}
+
+/// Writes the weights file of a checkpoint to the given path.
+type WeightsWriter<'a> = dyn Fn(&Path) -> anyhow::Result<()> + 'a;
+
+/// [`save`] with the weights written by `weights`.
+fn save_with(
+    dir: &Path,
+    weights: &WeightsWriter<'_>,
+    optimizer: Option<&dyn OptimizerState>,
+    state: &impl Serialize,
+) -> anyhow::Result<()> {
     let parent = dir.parent().context("checkpoint dir has no parent")?;
     fs::create_dir_all(parent)?;
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("ckpt");
@@ -56,7 +84,7 @@ pub fn save(
         fs::remove_dir_all(&tmp)?;
     }
     fs::create_dir_all(&tmp)?;
-    if let Err(e) = write_files(&tmp, vs, optimizer, state) {
+    if let Err(e) = write_files(&tmp, weights, optimizer, state) {
         // Do not leave a partial checkpoint behind (on a full disk it holds the space the
         // next attempt needs); the previous checkpoint is untouched.
         let _ = fs::remove_dir_all(&tmp);
@@ -83,14 +111,13 @@ pub fn save(
 /// Writes the files of a checkpoint into `tmp`, each fsynced, the checksum manifest last.
 fn write_files(
     tmp: &Path,
-    vs: &VarStore,
+    weights: &WeightsWriter<'_>,
     optimizer: Option<&dyn OptimizerState>,
     state: &impl Serialize,
 ) -> anyhow::Result<()> {
     let mut files = vec!["model.safetensors"];
     write_synced(&tmp.join(files[0]), |p| {
-        vs.save(p)
-            .with_context(|| format!("writing {}", p.display()))
+        weights(p).with_context(|| format!("writing {}", p.display()))
     })?;
     if let Some(opt) = optimizer {
         files.push("optimizer.safetensors");

@@ -3,6 +3,7 @@
 //! A thin layer over the library: one module per subcommand, each an argument struct and a
 //! `run` function.
 
+mod average;
 mod plot;
 mod score;
 mod serve;
@@ -38,6 +39,9 @@ enum Command {
     /// Serve models over HTTP: LibreTranslate-compatible and native APIs with dynamic
     /// batching, a web page with the attention heatmap, Prometheus metrics.
     Serve(serve::Args),
+    /// Average the weights of a run's last N (or named) checkpoints into a new model
+    /// directory.
+    Average(average::Args),
     /// Plot an attention heatmap (from `translate --alignments`) or learning curves (from a
     /// model's metrics.csv) to a PNG or SVG file.
     Plot(plot::Args),
@@ -59,5 +63,6 @@ fn main() -> anyhow::Result<()> {
         Command::Score(args) => score::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Plot(args) => plot::run(args),
+        Command::Average(args) => average::run(args),
     }
 }
