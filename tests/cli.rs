@@ -214,6 +214,49 @@ fn score_prints_bleu_and_chrf_and_rejects_a_line_count_mismatch() {
 }
 
 #[test]
+fn score_by_length_prints_buckets_and_json() {
+    let t = trained();
+    let src = write(
+        &t.dir,
+        "bl.src",
+        "ein mann\nein hund spielt im park mit einem ball und einer katze heute\n",
+    );
+    let hyp = write(&t.dir, "bl.hyp", "a man\nthe dog plays in a park\n");
+    let reference = write(&t.dir, "bl.ref", "a man\nthe dog plays in the park\n");
+    let score = |extra: &[&str]| {
+        tolk()
+            .args(["score", "--hyp", hyp.to_str().unwrap()])
+            .args(["--ref", reference.to_str().unwrap()])
+            .args(["--by-length", src.to_str().unwrap()])
+            .args(extra)
+            .assert()
+    };
+    let out = score(&["--length-edges", "5"])
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("0-4\t1\t"), "{text}");
+    assert!(text.contains("5+\t1\t"), "{text}");
+    let out = score(&["--json"]).success().get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let buckets = v["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 5, "default edges 10,20,30,40");
+    assert_eq!(buckets[0]["sentences"], 1);
+    assert_eq!(buckets[1]["sentences"], 1);
+    assert!(buckets[2]["bleu"].is_null());
+    let short = write(&t.dir, "bl.short", "ein mann\n");
+    tolk()
+        .args(["score", "--hyp", hyp.to_str().unwrap()])
+        .args(["--ref", reference.to_str().unwrap()])
+        .args(["--by-length", short.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("bl.short").and(predicate::str::contains("1, 2 and 2")));
+}
+
+#[test]
 fn shortlist_rebuilds_and_translate_uses_it() {
     let t = trained();
     let sl = t.model.join("shortlist.json");

@@ -1,5 +1,7 @@
 //! Corpus-level MT evaluation metrics that reproduce sacreBLEU 2.x exactly.
 //!
+//! [`by_length`] scores source-length buckets (Bahdanau et al. 2015, Figure 2) with these.
+//!
 //! Everything here is a line-by-line port of the default configuration of
 //! [sacreBLEU](https://github.com/mjpost/sacrebleu) (Post, 2018, "A Call for
 //! Clarity in Reporting BLEU Scores"), version [`SACREBLEU_VERSION`]:
@@ -44,6 +46,7 @@
 //! ```
 
 pub mod bleu;
+pub mod by_length;
 pub mod chrf;
 pub mod tokenize_13a;
 
