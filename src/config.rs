@@ -167,6 +167,9 @@ pub enum AttentionType {
     ScaledGeneral,
     /// softmax(W_a h_t) over positions (Luong eq. 9).
     Location,
+    /// No attention: every step gets the same fixed-length context, the encoder's final states
+    /// (the RNN encoder-decoder of Cho et al. 2014); the alignment weights are all 0.
+    None,
 }
 
 /// Attention scope (Luong et al. 2015, §3.2).

@@ -30,6 +30,13 @@ fn variants() -> Vec<(&'static str, ModelConfig)> {
     };
     vec![
         ("bahdanau_additive", base.clone()),
+        (
+            "encdec_no_attention",
+            ModelConfig {
+                attention: AttentionType::None,
+                ..base.clone()
+            },
+        ),
         ("luong_dot", luong(AttentionType::Dot, ScopeType::Global)),
         (
             "luong_scaled_dot",
@@ -158,7 +165,11 @@ fn every_attention_variant_trains_saves_and_translates() {
             for row in &m.weights {
                 assert_eq!(row.len(), m.src_tokens.len(), "{name}");
                 let sum: f32 = row.iter().sum();
-                assert!(sum <= 1.0 + 1e-4 && sum > 0.0, "{name}: row sums to {sum}");
+                if name == "encdec_no_attention" {
+                    assert_eq!(sum, 0.0, "{name}: a fixed context aligns nothing");
+                } else {
+                    assert!(sum <= 1.0 + 1e-4 && sum > 0.0, "{name}: row sums to {sum}");
+                }
             }
         }
     }

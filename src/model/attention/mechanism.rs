@@ -3,7 +3,7 @@
 use tch::{nn, Tensor};
 
 use super::{
-    context, AdditiveScore, DotScore, GeneralScore, LocationScore, Scope, Score, Selection,
+    context, fixed, AdditiveScore, DotScore, GeneralScore, LocationScore, Scope, Score, Selection,
 };
 use crate::config::{AttentionType, ModelConfig, ScopeType, SelectionType};
 
@@ -24,10 +24,11 @@ pub struct AttentionOutput {
     pub entropy: Option<Tensor>,
 }
 
-/// A complete attention mechanism.
+/// A complete attention mechanism, or none (`score` absent: the fixed context of
+/// [`fixed::final_states`]).
 #[derive(Debug)]
 pub struct Attention {
-    score: Box<dyn Score>,
+    score: Option<Box<dyn Score>>,
     scope: Scope,
     selection: Selection,
     coverage: bool,
@@ -45,7 +46,22 @@ impl Attention {
         annotation_dim: i64,
     ) -> anyhow::Result<Self> {
         let cov = cfg.coverage;
+        if cfg.attention == AttentionType::None {
+            anyhow::ensure!(
+                !cov && cfg.attention_scope == ScopeType::Global
+                    && cfg.attention_selection == SelectionType::Soft,
+                "attention = \"none\" (a fixed context, no alignment) takes no coverage, \
+                 local scope or hard selection"
+            );
+            return Ok(Self {
+                score: None,
+                scope: Scope::Global,
+                selection: Selection::Soft,
+                coverage: false,
+            });
+        }
         let score: Box<dyn Score> = match cfg.attention {
+            AttentionType::None => unreachable!("handled above"),
             AttentionType::Additive => Box::new(AdditiveScore::new(
                 vs.clone(),
                 query_dim,
@@ -94,7 +110,7 @@ impl Attention {
             },
         };
         Ok(Self {
-            score,
+            score: Some(score),
             scope,
             selection,
             coverage: cov,
@@ -104,7 +120,7 @@ impl Attention {
     /// Builds a mechanism from its parts (tests, custom models).
     pub fn new(score: Box<dyn Score>, scope: Scope, selection: Selection, coverage: bool) -> Self {
         Self {
-            score,
+            score: Some(score),
             scope,
             selection,
             coverage,
@@ -125,12 +141,17 @@ impl Attention {
     /// sentence for several query rows per sentence (beam search's hypotheses): the score
     /// supports shared keys and there is no coverage (which is per hypothesis).
     pub fn shares_memory(&self) -> bool {
-        self.score.shares_keys() && !self.coverage
+        self.score.as_ref().is_some_and(|s| s.shares_keys()) && !self.coverage
     }
 
-    /// Keys precomputed once per batch from annotations `[B, S, 2H]`.
+    /// Keys precomputed once per batch from annotations `[B, S, 2H]` (`[B, S, 0]` without
+    /// attention).
     pub fn keys(&self, annotations: &Tensor) -> Tensor {
-        self.score.keys(annotations)
+        match &self.score {
+            Some(score) => score.keys(annotations),
+            // No keys: an empty `[B, S, 0]` view that reorders like real ones.
+            None => annotations.narrow(2, 0, 0),
+        }
     }
 
     /// One attention step for `query` `[R, D]` at target step `step` (0-based), over `keys`
@@ -148,7 +169,10 @@ impl Attention {
         coverage: Option<&Tensor>,
         train: bool,
     ) -> AttentionOutput {
-        let scores = self.score.score(query, keys, coverage);
+        let Some(score) = &self.score else {
+            return fixed_context(query, annotations, mask);
+        };
+        let scores = score.score(query, keys, coverage);
         let group = query.size()[0] / mask.size()[0].max(1);
         let mask = &if group > 1 {
             mask.repeat_interleave_self_int(group, Some(0), None)
@@ -167,9 +191,24 @@ impl Attention {
     }
 }
 
+/// `attention = "none"`: the encoder's final states as the context of every query row, and
+/// all-zero alignment weights `[R, S]`.
+fn fixed_context(query: &Tensor, annotations: &Tensor, mask: &Tensor) -> AttentionOutput {
+    let context = fixed::final_states(annotations, mask);
+    let zeros = mask.zeros_like().to_kind(query.kind());
+    AttentionOutput {
+        context,
+        context_weights: zeros.shallow_clone(),
+        weights: zeros,
+        log_prob: None,
+        entropy: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ModelConfig;
     use crate::model::attention::AdditiveScore;
     use tch::{nn::VarStore, Device, Kind};
 
@@ -230,5 +269,36 @@ mod tests {
                 .double_value(&[]);
             assert!(err < 1e-5, "reference weights differ by {err}");
         }
+    }
+
+    #[test]
+    fn no_attention_gives_the_final_states_for_every_query_and_no_alignment() {
+        let vs = VarStore::new(Device::Cpu);
+        let cfg = ModelConfig {
+            attention: AttentionType::None,
+            ..Default::default()
+        };
+        let attention = Attention::from_config(vs.root(), &cfg, 8, 6).unwrap();
+        assert!(!attention.shares_memory());
+        let annotations = Tensor::randn([2, 4, 6], (Kind::Float, Device::Cpu));
+        let mask =
+            Tensor::from_slice(&[true, true, true, false, true, false, false, false]).view([2, 4]);
+        let keys = attention.keys(&annotations);
+        let attend = |q: &Tensor| attention.attend(q, &keys, &annotations, &mask, 0, None, false);
+        let a = attend(&Tensor::randn([2, 8], (Kind::Float, Device::Cpu)));
+        let b = attend(&Tensor::randn([2, 8], (Kind::Float, Device::Cpu)));
+        assert!(
+            a.context.equal(&b.context),
+            "the context depends on the query"
+        );
+        assert!(a.context.equal(&fixed::final_states(&annotations, &mask)));
+        assert_eq!(a.weights.abs().sum(Kind::Float).double_value(&[]), 0.0);
+        assert_eq!(vs.trainable_variables().len(), 0, "no attention parameters");
+        let with_coverage = ModelConfig {
+            coverage: true,
+            ..cfg
+        };
+        let err = Attention::from_config(vs.root(), &with_coverage, 8, 6).unwrap_err();
+        assert!(err.to_string().contains("takes no coverage"), "{err}");
     }
 }

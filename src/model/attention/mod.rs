@@ -11,9 +11,13 @@
 //! - the **scope** ([`Scope`]): global, or local-m / local-p windows (Luong §3.2);
 //! - the **selection** ([`Selection`]): soft (expected context), hard (a sampled position,
 //!   REINFORCE; Xu et al. 2015 §4.1) or straight-through Gumbel-softmax.
+//!
+//! `attention = "none"` ([`fixed`]) is the baseline without a score: the fixed-length context
+//! of the plain encoder-decoder (Cho et al. 2014).
 
 pub mod additive;
 pub mod dot;
+pub mod fixed;
 pub mod general;
 pub mod local;
 pub mod location;
