@@ -257,6 +257,75 @@ fn score_by_length_prints_buckets_and_json() {
 }
 
 #[test]
+fn score_paired_bs_prints_sacrebleus_p_values() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/significance");
+    let f = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let out = tolk()
+        .args([
+            "score",
+            "--ref",
+            &f("val400.ref"),
+            "--hyp",
+            &f("baseline.hyp"),
+        ])
+        .args([
+            "--paired-bs",
+            &f("beam5.hyp"),
+            &f("bf16_greedy.hyp"),
+            "--json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    for i in 0..3 {
+        let got = &v["systems"][i];
+        let want = &expected["systems"][i];
+        assert_eq!(
+            got["bleu"]["p_value"], want["BLEU"]["p_value"],
+            "system {i}"
+        );
+        assert_eq!(
+            got["chrf"]["p_value"], want["chrF2"]["p_value"],
+            "system {i}"
+        );
+    }
+    let text = tolk()
+        .args([
+            "score",
+            "--ref",
+            &f("val400.ref"),
+            "--hyp",
+            &f("baseline.hyp"),
+        ])
+        .args(["--paired-bs", &f("beam5.hyp")])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("34.07 (33.96 ± 2.35) p = 0.0010"), "{text}");
+    let short = write(&trained().dir, "pbs.short", "a man\n");
+    tolk()
+        .args([
+            "score",
+            "--ref",
+            &f("val400.ref"),
+            "--hyp",
+            &f("baseline.hyp"),
+        ])
+        .args(["--paired-bs", short.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("pbs.short has 1 lines"));
+}
+
+#[test]
 fn shortlist_rebuilds_and_translate_uses_it() {
     let t = trained();
     let sl = t.model.join("shortlist.json");

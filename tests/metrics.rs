@@ -227,3 +227,76 @@ fn scores_serialize_to_json() {
 fn tokenizer_is_reachable_from_the_public_api() {
     assert_eq!(tokenize_13a("Hello, world!"), "Hello , world !");
 }
+
+/// `tolk::metrics::significance` reproduces sacreBLEU 2.6.0's paired bootstrap (NumPy 2.4.6)
+/// on `tests/fixtures/significance/`: the same p-values, and the same resampled means and
+/// confidence intervals to the last bit.
+#[test]
+fn paired_bootstrap_equals_sacrebleu() {
+    use tolk::metrics::significance::{
+        bleu_f32, chrf_f32, paired_bootstrap, NumpyRng, DEFAULT_SAMPLES, SACREBLEU_SEED,
+    };
+    use tolk::metrics::{BleuScore, BleuStats, ChrfStats};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/significance");
+    let read = |name: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+        lines.pop();
+        lines
+    };
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let refs = read("val400.ref");
+    let names = ["baseline", "beam5", "bf16_greedy"];
+    let hyps: Vec<Vec<String>> = names.iter().map(|n| read(&format!("{n}.hyp"))).collect();
+    let bleu: Vec<Vec<BleuStats>> = hyps
+        .iter()
+        .map(|h| {
+            h.iter()
+                .zip(&refs)
+                .map(|(h, r)| BleuStats::from_segment(h, &[r]))
+                .collect()
+        })
+        .collect();
+    let chrf: Vec<Vec<ChrfStats>> = hyps
+        .iter()
+        .map(|h| {
+            h.iter()
+                .zip(&refs)
+                .map(|(h, r)| ChrfStats::from_segment(h, &[r]))
+                .collect()
+        })
+        .collect();
+    let resamples = NumpyRng::new(SACREBLEU_SEED).resamples(refs.len(), DEFAULT_SAMPLES);
+    let got_bleu = paired_bootstrap(
+        &bleu[0],
+        &bleu[1..],
+        &resamples,
+        |s| BleuScore::from_stats(s, 1).score,
+        bleu_f32,
+    );
+    let got_chrf = paired_bootstrap(&chrf[0], &chrf[1..], &resamples, |s| s.f_score(), chrf_f32);
+    for (i, name) in names.iter().enumerate() {
+        let row = &expected["systems"][i];
+        assert_eq!(row["name"], *name);
+        for (metric, got) in [("BLEU", &got_bleu[i]), ("chrF2", &got_chrf[i])] {
+            let want = &row[metric];
+            assert_eq!(
+                got.score,
+                want["score"].as_f64().unwrap(),
+                "{name} {metric} score"
+            );
+            assert_eq!(
+                got.p_value,
+                want["p_value"].as_f64(),
+                "{name} {metric} p-value"
+            );
+            assert_eq!(
+                got.mean,
+                want["mean"].as_f64().unwrap(),
+                "{name} {metric} mean"
+            );
+            assert_eq!(got.ci, want["ci"].as_f64().unwrap(), "{name} {metric} CI");
+        }
+    }
+}

@@ -48,6 +48,7 @@
 pub mod bleu;
 pub mod by_length;
 pub mod chrf;
+pub mod significance;
 pub mod tokenize_13a;
 
 pub use bleu::{corpus_bleu, BleuScore, BleuStats, MAX_NGRAM_ORDER};

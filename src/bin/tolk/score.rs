@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use tolk::data::corpus::read_lines;
 use tolk::metrics::by_length::{score_by_length, DEFAULT_EDGES};
-use tolk::metrics::{corpus_bleu, corpus_chrf};
+use tolk::metrics::significance::{
+    bleu_f32, chrf_f32, paired_bootstrap, NumpyRng, PairedResult, DEFAULT_SAMPLES, SACREBLEU_SEED,
+};
+use tolk::metrics::{corpus_bleu, corpus_chrf, BleuScore, BleuStats, ChrfStats};
 
 /// Corpus BLEU and chrF of a hypothesis file against a reference file.
 #[derive(clap::Args)]
@@ -27,6 +30,11 @@ pub struct Args {
     /// 40+).
     #[arg(long, value_delimiter = ',')]
     length_edges: Option<Vec<usize>>,
+    /// Paired bootstrap resampling against --hyp as the baseline, as sacreBLEU's
+    /// `--paired-bs` (1000 resamples, seed 12345: the same p-values): one or more system
+    /// outputs, line-aligned with --ref.
+    #[arg(long, num_args = 1.., value_name = "SYSTEM_FILE")]
+    paired_bs: Vec<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -42,6 +50,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     let bleu = corpus_bleu(&hyps, &[&refs]);
     let chrf = corpus_chrf(&hyps, &[&refs]);
+    if !args.paired_bs.is_empty() {
+        return paired(&args, &hyps, &refs);
+    }
     if let Some(src_path) = &args.by_length {
         let sources = read_lines(src_path)?;
         let edges = args.length_edges.clone().unwrap_or(DEFAULT_EDGES.to_vec());
@@ -83,6 +94,73 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         println!("{}", bleu.format_with_signature());
         println!("{}", chrf.format_with_signature());
+    }
+    Ok(())
+}
+
+/// `--paired-bs`: BLEU and chrF of the baseline (--hyp) and each system, with resampled mean,
+/// 95 % confidence interval and the p-value of the difference to the baseline.
+fn paired(args: &Args, baseline: &[String], refs: &[String]) -> anyhow::Result<()> {
+    let mut outputs = vec![(args.hyp.clone(), baseline.to_vec())];
+    for path in &args.paired_bs {
+        let lines = read_lines(path)?;
+        anyhow::ensure!(
+            lines.len() == refs.len(),
+            "{} has {} lines but {} has {}",
+            path.display(),
+            lines.len(),
+            args.reference.display(),
+            refs.len()
+        );
+        outputs.push((path.clone(), lines));
+    }
+    let bleu: Vec<Vec<BleuStats>> = outputs
+        .iter()
+        .map(|(_, h)| {
+            h.iter()
+                .zip(refs)
+                .map(|(h, r)| BleuStats::from_segment(h, &[r]))
+                .collect()
+        })
+        .collect();
+    let chrf: Vec<Vec<ChrfStats>> = outputs
+        .iter()
+        .map(|(_, h)| {
+            h.iter()
+                .zip(refs)
+                .map(|(h, r)| ChrfStats::from_segment(h, &[r]))
+                .collect()
+        })
+        .collect();
+    let resamples = NumpyRng::new(SACREBLEU_SEED).resamples(refs.len().max(1), DEFAULT_SAMPLES);
+    let bleu_score = |s: &BleuStats| BleuScore::from_stats(s, 1).score;
+    let b = paired_bootstrap(&bleu[0], &bleu[1..], &resamples, bleu_score, bleu_f32);
+    let c = paired_bootstrap(&chrf[0], &chrf[1..], &resamples, |s| s.f_score(), chrf_f32);
+    if args.json {
+        let rows: Vec<_> = outputs
+            .iter()
+            .zip(b.iter().zip(&c))
+            .map(|((path, _), (b, c))| {
+                serde_json::json!({"system": path.display().to_string(), "bleu": b, "chrf": c})
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"test": "paired bootstrap", "resamples": DEFAULT_SAMPLES,
+                               "seed": SACREBLEU_SEED, "systems": rows})
+        );
+        return Ok(());
+    }
+    let cell = |r: &PairedResult| {
+        let p = r.p_value.map_or("".to_string(), |p| format!(" p = {p:.4}"));
+        format!("{:.2} ({:.2} ± {:.2}){p}", r.score, r.mean, r.ci)
+    };
+    println!(
+        "paired bootstrap, {DEFAULT_SAMPLES} resamples, seed {SACREBLEU_SEED}; baseline first"
+    );
+    println!("system\tBLEU (μ ± 95% CI)\tchrF2 (μ ± 95% CI)");
+    for ((path, _), (b, c)) in outputs.iter().zip(b.iter().zip(&c)) {
+        println!("{}\t{}\t{}", path.display(), cell(b), cell(c));
     }
     Ok(())
 }
