@@ -666,3 +666,86 @@ fn workers_translate_like_one_worker_in_input_order() {
         }
     }
 }
+
+/// `translate --model A --model B`: an ensemble of the same model twice gives one model's
+/// n-best lists (scores within float rounding: the mean of two equal log-softmaxes) and its
+/// alignments; members with another vocabulary are refused, naming the directory.
+#[test]
+fn an_ensemble_of_identical_models_translates_like_one_model() {
+    let t = trained();
+    let m = t.model.to_str().unwrap();
+    let one = nbest_with(t, &[]);
+    let two = nbest_with(t, &["--model", m]);
+    assert_eq!(one.len(), two.len());
+    for ((a, sa), (b, sb)) in one.iter().zip(&two) {
+        assert_eq!(a, b);
+        assert!((sa - sb).abs() < 1e-3, "{a}: {sa} vs {sb}");
+    }
+    let align = |extra: &[&str], name: &str| {
+        let path = t.dir.join(name);
+        translate_cmd(t)
+            .args(["--alignments", path.to_str().unwrap()])
+            .args(extra)
+            .write_stdin("ein mann läuft\n")
+            .assert()
+            .success();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let v: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        v["weights"].clone()
+    };
+    let (a1, a2) = (
+        align(&[], "ens1.jsonl"),
+        align(&["--model", m], "ens2.jsonl"),
+    );
+    let flat = |v: &serde_json::Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    let (f1, f2) = (flat(&a1), flat(&a2));
+    assert!(!f1.is_empty() && f1.len() == f2.len());
+    assert!(f1.iter().zip(&f2).all(|(x, y)| (x - y).abs() < 1e-5));
+
+    let other = tempfile::tempdir().unwrap();
+    let other_model =
+        common::train_tiny_with_cli(other.path(), 2, &["--set", "subword.vocab_size=50"]);
+    translate_cmd(t)
+        .args(["--model", other_model.to_str().unwrap()])
+        .write_stdin("ein mann\n")
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("cannot join an ensemble")
+                .and(predicate::str::contains("vocabulary differs")),
+        );
+}
+
+/// An ensemble of one model searches exactly as that model: the same hypotheses with the same
+/// scores, bit for bit (the one member's scores pass through unchanged).
+#[test]
+fn an_ensemble_of_one_equals_the_model() {
+    use tolk::decode::{TranslateOverrides, Translator};
+    let t = trained();
+    let overrides = TranslateOverrides {
+        beam_size: Some(3),
+        nbest: Some(3),
+        ..Default::default()
+    };
+    let device = tch::Device::Cpu;
+    let mut single = Translator::load(&t.model, None, device, &overrides).unwrap();
+    let mut ensemble =
+        Translator::load_ensemble(std::slice::from_ref(&t.model), None, device, &overrides)
+            .unwrap();
+    let src = vec!["ein mann läuft".to_string(), "zwei hunde".to_string()];
+    let a = single.translate(&src).unwrap();
+    let b = ensemble.translate(&src).unwrap();
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.len(), y.len());
+        for (h, g) in x.iter().zip(y) {
+            assert_eq!(h.hypothesis.tokens, g.hypothesis.tokens);
+            assert_eq!(h.hypothesis.score, g.hypothesis.score);
+        }
+    }
+}

@@ -4,6 +4,7 @@
 pub mod alignment;
 pub mod alignment_record;
 pub mod beam;
+pub mod ensemble;
 pub mod greedy;
 pub mod hypothesis;
 pub mod options;
@@ -15,6 +16,7 @@ pub mod translator;
 pub use alignment::AlignmentMatrix;
 pub use alignment_record::AlignmentRecord;
 pub use beam::{beam_search, BeamConfig};
+pub use ensemble::Ensemble;
 pub use greedy::greedy_search;
 pub use hypothesis::Hypothesis;
 pub use options::{TranslateOptions, TranslateOverrides};

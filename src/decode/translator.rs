@@ -5,12 +5,13 @@
 //! be built once and handed to whatever serves requests; validation during training builds
 //! one over a borrowed model (`Translator<&Seq2Seq>`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tch::Device;
 
 use super::alignment::AlignmentMatrix;
 use super::beam::{beam_search, BeamConfig};
+use super::ensemble::Ensemble;
 use super::greedy::greedy_search;
 use super::hypothesis::Hypothesis;
 use super::options::{TranslateOptions, TranslateOverrides};
@@ -99,6 +100,65 @@ impl Translator<Seq2Seq> {
             options,
         ))
     }
+}
+
+impl Translator<Ensemble<Seq2Seq>> {
+    /// Loads the model directories `dirs` as one ensemble ([`Ensemble`]), each as
+    /// [`Translator::load`] does (the same checkpoint name in each). The options and the
+    /// shortlist come from the first directory. One directory gives exactly that model's
+    /// translations.
+    ///
+    /// Errors: as [`Translator::load`]; no directory; members whose source or target subword
+    /// vocabularies differ (naming the directory and the first differing piece).
+    pub fn load_ensemble(
+        dirs: &[PathBuf],
+        checkpoint: Option<&str>,
+        device: Device,
+        overrides: &TranslateOverrides,
+    ) -> Result<Self, Error> {
+        let (first, rest) = dirs
+            .split_first()
+            .ok_or_else(|| Error::Input("an ensemble needs at least one model".into()))?;
+        let head = Translator::load(first, checkpoint, device, overrides)?;
+        let mut members = Vec::with_capacity(dirs.len());
+        for dir in rest {
+            let member = Translator::load(dir, checkpoint, device, overrides)?;
+            for (side, a, b) in [
+                ("source", &head.src_subwords, &member.src_subwords),
+                ("target", &head.tgt_subwords, &member.tgt_subwords),
+            ] {
+                if let Some(why) = vocabulary_difference(a, b) {
+                    return Err(Error::Model(format!(
+                        "{} cannot join an ensemble with {}: its {side} vocabulary differs \
+                         ({why})",
+                        dir.display(),
+                        first.display()
+                    )));
+                }
+            }
+            members.push(member.model);
+        }
+        members.insert(0, head.model);
+        Ok(Translator::new(
+            Ensemble::new(members),
+            head.src_subwords,
+            head.tgt_subwords,
+            device,
+            head.shortlist,
+            head.options,
+        ))
+    }
+}
+
+/// Why two subword models are not the same vocabulary (`None` if they are).
+fn vocabulary_difference(a: &SubwordModel, b: &SubwordModel) -> Option<String> {
+    if a.vocab_size() != b.vocab_size() {
+        return Some(format!("{} vs {} pieces", b.vocab_size(), a.vocab_size()));
+    }
+    (0..a.vocab_size() as i64).find_map(|id| {
+        let (pa, pb) = (a.id_to_piece(id), b.id_to_piece(id));
+        (pa != pb).then(|| format!("id {id} is {pb:?}, not {pa:?}"))
+    })
 }
 
 impl<M: StepModel> Translator<M> {

@@ -7,16 +7,19 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use tolk::artifacts::model_dir::LAST;
 use tolk::data::{BadLinePolicy, CorpusError, InputLines};
-use tolk::decode::{AlignmentRecord, TranslateOverrides, Translation, Translator};
+use tolk::decode::{AlignmentRecord, Ensemble, TranslateOverrides, Translation, Translator};
+use tolk::model::Seq2Seq;
 use tolk::precision::PrecisionChoice;
 use tolk::runtime::{device_from, set_threads};
 
 /// Translate sentences (one per line) from a file or stdin to stdout.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model directory written by `tolk train`.
-    #[arg(long)]
-    model: PathBuf,
+    /// Model directory written by `tolk train`. Given more than once: an ensemble, one beam
+    /// search over the mean of the models' log-probabilities (each keeps its own state); the
+    /// models must share their subword vocabularies; options and shortlist come from the first.
+    #[arg(long, required = true)]
+    model: Vec<PathBuf>,
     /// Input file, plain or gzip (default: stdin). Every input line gives exactly one output
     /// line, in order; empty or whitespace-only lines give empty lines.
     #[arg(long)]
@@ -110,7 +113,7 @@ impl Args {
 /// Translates `lines` split into contiguous shares, one per translator, each on its own thread
 /// with `threads` libtorch threads (one translator: on this thread, as before).
 fn translate_in_workers(
-    translators: &mut [Translator],
+    translators: &mut [Translator<Ensemble<Seq2Seq>>],
     lines: &[String],
     threads: usize,
 ) -> Result<Vec<Vec<Translation>>, tolk::error::Error> {
@@ -143,7 +146,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let device = device_from(&args.device)?;
     let workers = args.workers.max(1);
     let mut translators = (0..workers)
-        .map(|_| Translator::load(&args.model, checkpoint, device, &args.overrides()))
+        .map(|_| Translator::load_ensemble(&args.model, checkpoint, device, &args.overrides()))
         .collect::<Result<Vec<_>, _>>()?;
     let threads_per_worker = (tch::get_num_threads().max(1) as usize / workers).max(1);
     let mut input = InputLines::open(args.input.as_deref(), args.on_bad_line)?;
@@ -232,7 +235,7 @@ impl Outputs {
     /// (EOS included).
     fn write(
         &mut self,
-        translator: &Translator,
+        translator: &Translator<Ensemble<Seq2Seq>>,
         offset: usize,
         sources: &[String],
         translations: &[Vec<Translation>],
@@ -263,7 +266,7 @@ impl Outputs {
     /// Writes `--alignments` (JSON lines) and `--pharaoh` lines for the best hypotheses.
     fn write_alignments(
         &mut self,
-        translator: &Translator,
+        translator: &Translator<Ensemble<Seq2Seq>>,
         offset: usize,
         sources: &[String],
         translations: &[Vec<Translation>],
