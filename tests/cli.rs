@@ -734,8 +734,8 @@ fn an_ensemble_of_one_equals_the_model() {
         ..Default::default()
     };
     let device = tch::Device::Cpu;
-    let mut single = Translator::load(&t.model, None, device, &overrides).unwrap();
-    let mut ensemble =
+    let single = Translator::load(&t.model, None, device, &overrides).unwrap();
+    let ensemble =
         Translator::load_ensemble(std::slice::from_ref(&t.model), None, device, &overrides)
             .unwrap();
     let src = vec!["ein mann läuft".to_string(), "zwei hunde".to_string()];
