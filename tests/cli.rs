@@ -749,3 +749,23 @@ fn an_ensemble_of_one_equals_the_model() {
         }
     }
 }
+
+/// `--replace-unk` leaves translations without `<unk>` as they are (and keeps the output
+/// format: no attention is printed unless asked for).
+#[test]
+fn replace_unk_keeps_translations_without_unk() {
+    let t = trained();
+    let run = |extra: &[&str]| {
+        translate_cmd(t)
+            .args(extra)
+            .write_stdin("ein mann läuft\nzwei hunde\n")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let plain = run(&[]);
+    assert!(!String::from_utf8_lossy(&plain).contains("<unk>"));
+    assert_eq!(run(&["--replace-unk"]), plain);
+}

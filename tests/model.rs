@@ -662,12 +662,9 @@ fn coverage_loss_starts_at_its_configured_step() {
     );
 }
 
-/// Trains a tiny model on random sequences mapped by `task`; returns greedy and beam exact
-/// match on fresh sequences.
-fn learn_task(task: fn(&[i64]) -> Vec<i64>, cfg: ModelConfig, steps: usize) -> (f64, f64) {
-    tch::manual_seed(7);
-    tch::set_num_threads(1);
-    let vocab = 14i64; // 4 specials + 10 symbols
+/// Random source sequences of 3-8 symbols (ids 4..14) and their `task` targets, from a fixed
+/// xorshift stream.
+fn task_sampler(task: fn(&[i64]) -> Vec<i64>) -> impl FnMut(usize) -> Vec<(Vec<i64>, Vec<i64>)> {
     let mut rng = 12345u64;
     let mut next = move || {
         rng ^= rng << 13;
@@ -675,7 +672,7 @@ fn learn_task(task: fn(&[i64]) -> Vec<i64>, cfg: ModelConfig, steps: usize) -> (
         rng ^= rng << 17;
         rng
     };
-    let mut sample = |n: usize| -> Vec<(Vec<i64>, Vec<i64>)> {
+    move |n: usize| {
         (0..n)
             .map(|_| {
                 let len = 3 + (next() % 6) as usize;
@@ -684,9 +681,21 @@ fn learn_task(task: fn(&[i64]) -> Vec<i64>, cfg: ModelConfig, steps: usize) -> (
                 (s, t)
             })
             .collect()
-    };
+    }
+}
+
+/// Trains a tiny model (vocabulary 14: 4 specials + 10 symbols) for `steps` updates of 64
+/// pairs drawn by `sample`.
+fn train_task(
+    sample: &mut impl FnMut(usize) -> Vec<(Vec<i64>, Vec<i64>)>,
+    cfg: &ModelConfig,
+    steps: usize,
+) -> (VarStore, Seq2Seq) {
+    tch::manual_seed(7);
+    tch::set_num_threads(1);
+    let vocab = 14i64;
     let vs = VarStore::new(Device::Cpu);
-    let model = Seq2Seq::new(&vs.root(), &cfg, vocab, vocab).unwrap();
+    let model = Seq2Seq::new(&vs.root(), cfg, vocab, vocab).unwrap();
     let mut opt = Adam::new(vs.variables(), 3e-3, (0.9, 0.999), 1e-8);
     let tc = TrainingConfig {
         label_smoothing: 0.0,
@@ -703,6 +712,14 @@ fn learn_task(task: fn(&[i64]) -> Vec<i64>, cfg: ModelConfig, steps: usize) -> (
         let batch = Batch::new(&pairs, Device::Cpu);
         train_step(&model, &mut opt, &batch, &tc, step, 3e-3, &mut None).unwrap();
     }
+    (vs, model)
+}
+
+/// Trains a tiny model on random sequences mapped by `task`; returns greedy and beam exact
+/// match on fresh sequences.
+fn learn_task(task: fn(&[i64]) -> Vec<i64>, cfg: ModelConfig, steps: usize) -> (f64, f64) {
+    let mut sample = task_sampler(task);
+    let (_vs, model) = train_task(&mut sample, &cfg, steps);
     let test = sample(200);
     let srcs: Vec<&[i64]> = test.iter().map(|(s, _)| s.as_slice()).collect();
     let (src, len) = source_tensors(&srcs, Device::Cpu);
@@ -729,6 +746,61 @@ fn learn_task(task: fn(&[i64]) -> Vec<i64>, cfg: ModelConfig, steps: usize) -> (
         assert!(hyps[0].score >= hyps[1].score);
     }
     (g as f64 / test.len() as f64, b as f64 / test.len() as f64)
+}
+
+/// UNK replacement on a model whose target vocabulary lacks a copied token: trained to copy,
+/// with symbol 13 written as `<unk>` on the target side, it emits `<unk>` where 13 is copied;
+/// `--replace-unk`'s rule (the most attended source word) puts the source word back.
+#[test]
+fn replace_unk_restores_the_copied_word_the_target_vocabulary_lacks() {
+    use tolk::decode::unk::replace_unk;
+    use tolk::subword::UNK_ID;
+    let _rng = common::rng_lock();
+    let task: fn(&[i64]) -> Vec<i64> = |s| {
+        s.iter()
+            .map(|&t| if t == 13 { UNK_ID } else { t })
+            .collect()
+    };
+    let mut sample = task_sampler(task);
+    let (_vs, model) = train_task(&mut sample, &tiny_config(RnnType::Gru), 500);
+    let test: Vec<_> = sample(200)
+        .into_iter()
+        .filter(|(s, _)| s.contains(&13))
+        .collect();
+    assert!(test.len() > 50, "too few test sentences with the symbol");
+    let srcs: Vec<&[i64]> = test.iter().map(|(s, _)| s.as_slice()).collect();
+    let (src, len) = source_tensors(&srcs, Device::Cpu);
+    let max_len: Vec<usize> = test.iter().map(|(s, _)| s.len() * 2 + 2).collect();
+    let cfg = BeamConfig {
+        beam_size: 3,
+        length_penalty: 0.0,
+        nbest: 1,
+    };
+    let beam = beam_search(&model, &src, &len, &max_len, cfg, true, None).unwrap();
+    let word = |t: i64| format!("w{t}");
+    let (mut restored, mut emitted) = (0, 0);
+    for ((s, _), hyps) in test.iter().zip(&beam) {
+        let h = &hyps[0];
+        let text: Vec<String> = h
+            .tokens
+            .iter()
+            .map(|&t| if t == UNK_ID { "<unk>".into() } else { word(t) })
+            .collect();
+        let pieces: Vec<String> = s.iter().map(|&t| format!("\u{2581}{}", word(t))).collect();
+        let source_text: Vec<String> = s.iter().map(|&t| word(t)).collect();
+        let replaced = replace_unk(
+            &text.join(" "),
+            &h.tokens,
+            h.attention.as_deref(),
+            &pieces,
+            &source_text.join(" "),
+        );
+        emitted += h.tokens.contains(&UNK_ID) as usize;
+        restored += (replaced == source_text.join(" ")) as usize;
+    }
+    let (n, emitted, restored) = (test.len() as f64, emitted as f64, restored as f64);
+    assert!(emitted / n > 0.9, "<unk> emitted in {emitted} of {n}");
+    assert!(restored / n > 0.85, "source restored in {restored} of {n}");
 }
 
 #[test]

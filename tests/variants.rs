@@ -131,6 +131,7 @@ fn every_attention_variant_trains_saves_and_translates() {
             // Every variant also decodes through the fused kernels and in bf16.
             fused_kernels: Some(true),
             precision: Some(PrecisionChoice::Bf16),
+            replace_unk: false,
         };
         let translator = Translator::load(&cfg.training.model_dir, None, Device::Cpu, &overrides)
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));

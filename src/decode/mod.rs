@@ -12,6 +12,7 @@ pub mod shortlist;
 pub mod step_model;
 pub mod trace;
 pub mod translator;
+pub mod unk;
 
 pub use alignment::AlignmentMatrix;
 pub use alignment_record::AlignmentRecord;

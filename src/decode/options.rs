@@ -29,6 +29,9 @@ pub struct TranslateOptions {
     pub precision: Precision,
     /// Search through the fused kernels ([`crate::kernels::with_fused`]).
     pub fused_kernels: bool,
+    /// Replace each `<unk>` of the output by the most attended source word
+    /// ([`crate::decode::unk::replace_unk`]).
+    pub replace_unk: bool,
 }
 
 /// The caller's choices; `None` keeps the model's `[decoding]` value.
@@ -55,6 +58,8 @@ pub struct TranslateOverrides {
     pub precision: Option<PrecisionChoice>,
     /// Fused kernels; default from the config (`decoding.fused_kernels`).
     pub fused_kernels: Option<bool>,
+    /// UNK replacement (off unless asked for).
+    pub replace_unk: bool,
 }
 
 impl TranslateOptions {
@@ -71,6 +76,7 @@ impl TranslateOptions {
             shortlist: false,
             precision: Precision::Fp32,
             fused_kernels: false,
+            replace_unk: false,
         }
     }
 
@@ -94,6 +100,7 @@ impl TranslateOptions {
             shortlist: overrides.shortlist.unwrap_or(false) || config.shortlist,
             precision: overrides.precision.unwrap_or(config.precision).resolve(),
             fused_kernels: overrides.fused_kernels.unwrap_or(config.fused_kernels),
+            replace_unk: overrides.replace_unk,
         };
         let non_negative = |name: &str, v: f64| {
             if v.is_finite() && v >= 0.0 {

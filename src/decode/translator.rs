@@ -252,15 +252,27 @@ impl<M: StepModel> Translator<M> {
                 .map(|&k| (opts.max_len_ratio * ids[k].len() as f64) as usize + 5)
                 .collect();
             let candidates = shortlist.map(|s| s.candidates(&srcs));
+            // UNK replacement reads the attention, kept for it alone if not asked for.
+            let search_opts = TranslateOptions {
+                keep_attention: opts.keep_attention || opts.replace_unk,
+                ..*opts
+            };
             let hyps = crate::kernels::with_fused(opts.fused_kernels, || {
-                self.search(&srcs, &max_len, opts, candidates.as_deref())
+                self.search(&srcs, &max_len, &search_opts, candidates.as_deref())
             })?;
             for (&k, hs) in batch.iter().zip(hyps) {
                 out[todo[k]] = hs
                     .into_iter()
-                    .map(|h| {
+                    .map(|mut h| {
+                        let mut text = self.tgt_subwords.decode(&h.tokens)?;
+                        if opts.replace_unk {
+                            text = self.unk_replaced(&text, &h, &ids[k], texts[k]);
+                            if !opts.keep_attention {
+                                h.attention = None;
+                            }
+                        }
                         Ok(Translation {
-                            text: self.tgt_subwords.decode(&h.tokens)?,
+                            text,
                             hypothesis: h,
                             truncation: truncations[k],
                         })
@@ -269,6 +281,16 @@ impl<M: StepModel> Translator<M> {
             }
         }
         Ok(out)
+    }
+
+    /// `text` of hypothesis `h` with its `<unk>`s replaced from the source (`src_ids`, the
+    /// text `source`) by [`super::unk::replace_unk`].
+    fn unk_replaced(&self, text: &str, h: &Hypothesis, src_ids: &[i64], source: &str) -> String {
+        let pieces: Vec<String> = src_ids
+            .iter()
+            .map(|&id| self.src_subwords.id_to_piece(id).unwrap_or_default())
+            .collect();
+        super::unk::replace_unk(text, &h.tokens, h.attention.as_deref(), &pieces, source)
     }
 
     /// Subword ids of `texts`, each cut to `limit` subwords (0 = no limit), and where a text

@@ -57,6 +57,10 @@ pub struct Args {
     /// libtorch threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Replace each <unk> of the output by the source word the attention weighted most when
+    /// it was produced (Luong et al. 2015).
+    #[arg(long)]
+    replace_unk: bool,
     /// Translate each chunk in this many workers, each with its own copy of the model, a
     /// contiguous share of the chunk's lines and `threads / workers` libtorch threads (at
     /// least 1). Fewer, larger parallel regions: on a 2-core VM two 1-thread workers measured
@@ -106,6 +110,7 @@ impl Args {
             shortlist: Some(self.shortlist),
             precision: self.precision,
             fused_kernels: self.fused_kernels,
+            replace_unk: self.replace_unk,
         }
     }
 }
