@@ -302,3 +302,50 @@ fn cli_plots_heatmaps_and_curves() {
         .unwrap();
     assert!(!index_only.status.success());
 }
+
+/// `plot --by-length` (library): one curve per system, the bucket labels with their sentence
+/// counts and the legend in the SVG, the PNG at its size; curves with other buckets refused.
+#[test]
+fn by_length_curves_render_with_labels_and_refuse_mismatched_buckets() {
+    use tolk::metrics::by_length::score_by_length;
+    use tolk::plot::by_length::{render, LengthCurve, SIZE};
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let src = s(&["a b c", "a b c d e f g h i j k l", "a"]);
+    let refs = s(&[
+        "the cat sat on the mat",
+        "a dog runs in the park today",
+        "hello there my friend",
+    ]);
+    let hyp_a = s(&[
+        "the cat sat on the mat",
+        "a dog runs in a park",
+        "hello my friend",
+    ]);
+    let hyp_b = s(&[
+        "the cat sat on a mat",
+        "a dog runs in the park today",
+        "hello there my friend",
+    ]);
+    let curve = |label: &str, hyp: &[String], edges: &[usize]| LengthCurve {
+        label: label.into(),
+        buckets: score_by_length(&src, hyp, &refs, edges).unwrap(),
+    };
+    let curves = [
+        curve("none", &hyp_a, &[10]),
+        curve("additive", &hyp_b, &[10]),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("len.svg");
+    render(&curves, &svg).unwrap();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    for needle in ["0-9 (n=2)", "10+ (n=1)", "none", "additive", "source words"] {
+        assert!(text.contains(needle), "{needle} missing");
+    }
+    let png = dir.path().join("len.png");
+    render(&curves, &png).unwrap();
+    let img = image::open(&png).unwrap();
+    assert_eq!((img.width(), img.height()), SIZE);
+    let other = [curves[0].clone(), curve("other", &hyp_b, &[2, 10])];
+    let err = render(&other, &png).unwrap_err();
+    assert!(err.to_string().contains("other length buckets"), "{err}");
+}

@@ -1,6 +1,7 @@
 //! Figures with [`plotters`]: attention heatmaps in the style of Bahdanau et al. (2015),
-//! Figure 3 ([`heatmap`]), and learning curves from a model directory's `metrics.csv`
-//! ([`curves`]).
+//! Figure 3 ([`heatmap`]), learning curves from a model directory's `metrics.csv`
+//! ([`curves`]), and BLEU by source length for several systems, as their Figure 2
+//! ([`by_length`]).
 //!
 //! Both write PNG or SVG, chosen by the output file's extension ([`OutputFormat`]). Text is
 //! drawn with DejaVu Sans, bundled in the binary (`assets/fonts/`, licence in
@@ -9,6 +10,7 @@
 //! machine without system fonts or fontconfig. SVG files name the generic `sans-serif`
 //! family and leave the glyphs to the viewer.
 
+pub mod by_length;
 pub mod curves;
 pub mod heatmap;
 
