@@ -48,6 +48,11 @@ pub struct DataConfig {
     pub max_src_len: usize,
     /// Training pairs whose target has more subwords than this are dropped. Default 100.
     pub max_tgt_len: usize,
+    /// Joined-pair augmentation: for every k in 2..=this, the training set also gets each
+    /// non-overlapping run of k consecutive pairs joined into one pair
+    /// ([`crate::data::concat::with_joined_pairs`]; subword models are learned from the
+    /// unjoined text). Default 1 (off).
+    pub concat_pairs: usize,
     /// Source language code (ISO 639-1, e.g. `"de"`), as `tolk serve` reports it; default:
     /// the extension of `train_src` before `.gz` (`train.de.gz` → `de`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,6 +72,7 @@ impl Default for DataConfig {
             empty_lines: EmptyLinePolicy::Skip,
             max_src_len: 100,
             max_tgt_len: 100,
+            concat_pairs: 1,
             src_lang: None,
             tgt_lang: None,
         }

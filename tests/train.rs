@@ -255,3 +255,33 @@ fn corrupt_and_mismatched_checkpoints_are_errors_naming_the_problem() {
         "{err}"
     );
 }
+
+/// `data.concat_pairs = 3` adds each run of 2 and of 3 consecutive training pairs joined into
+/// one (non-overlapping), with the subword model learned from the unjoined text only.
+#[test]
+fn concat_pairs_adds_joined_training_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let prepare = |k: usize, name: &str| {
+        let mut cfg = common::tiny_config(dir.path(), name, 1);
+        cfg.data.concat_pairs = k;
+        let md = tolk::artifacts::ModelDir::new(&cfg.training.model_dir);
+        std::fs::create_dir_all(&cfg.training.model_dir).unwrap();
+        tolk::train::prepare::prepare(&cfg, &md).unwrap()
+    };
+    let plain = prepare(1, "plain");
+    let joined = prepare(3, "joined");
+    let n = plain.examples.len();
+    assert!(n > 10);
+    assert_eq!(joined.examples.len(), n + n / 2 + n / 3);
+    // Pair n is pairs 0 and 1 joined: its ids are theirs, concatenated.
+    let (s0, s1) = (&plain.examples[0].0, &plain.examples[1].0);
+    assert_eq!(
+        joined.examples[n].0,
+        [s0.as_slice(), s1.as_slice()].concat()
+    );
+    assert_eq!(
+        plain.src_subwords.to_json().unwrap(),
+        joined.src_subwords.to_json().unwrap(),
+        "subwords learned from the joined text"
+    );
+}

@@ -24,6 +24,7 @@
 //!    counts of the kept examples to get the batches of that epoch.
 
 pub mod batching;
+pub mod concat;
 pub mod corpus;
 pub mod input;
 pub mod length_filter;

@@ -62,6 +62,17 @@ pub fn prepare(config: &Config, md: &ModelDir) -> anyhow::Result<PreparedData> {
     let valid_corpus = read_parallel(&dc.valid_src, &dc.valid_tgt, dc.empty_lines)?;
     let (src_sw, tgt_sw) =
         load_or_train_subwords(config, md, &train_corpus.src, &train_corpus.tgt)?;
+    let train_corpus = if dc.concat_pairs > 1 {
+        let joined = crate::data::concat::with_joined_pairs(&train_corpus, dc.concat_pairs);
+        info!(
+            pairs = joined.len(),
+            max_k = dc.concat_pairs,
+            "joined training pairs added"
+        );
+        joined
+    } else {
+        train_corpus
+    };
     let (examples, filter) = segment_and_filter(config, &src_sw, &tgt_sw, &train_corpus)?;
     if filter.n_dropped() > 0 {
         warn!(
