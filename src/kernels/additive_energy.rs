@@ -172,30 +172,8 @@ fn backward_body(
 /// The widest SIMD this CPU has. One thread: splitting the rows over both cores of the AMD
 /// EPYC measured no faster (the kernel streams the keys from memory; bench/NOTES.md).
 fn rows_dispatch(q: &[f32], k: &[f32], v: &[f32], e: &mut [f32], s: usize, a: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the feature was detected.
-            return unsafe { rows_avx512(q, k, v, e, s, a) };
-        }
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the features were detected.
-            return unsafe { rows_avx2(q, k, v, e, s, a) };
-        }
-    }
-    rows_portable(q, k, v, e, s, a);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-unsafe fn rows_avx512(q: &[f32], k: &[f32], v: &[f32], e: &mut [f32], s: usize, a: usize) {
-    rows_portable(q, k, v, e, s, a)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn rows_avx2(q: &[f32], k: &[f32], v: &[f32], e: &mut [f32], s: usize, a: usize) {
-    rows_portable(q, k, v, e, s, a)
+    simd!(rows_portable, rows_avx512, rows_avx2;
+        q: &[f32], k: &[f32], v: &[f32], e: &mut [f32], s: usize, a: usize);
 }
 
 /// The kernel body (inlined into each SIMD variant).

@@ -182,30 +182,8 @@ fn backward_body(
 /// The widest SIMD this CPU has (the loop body is element-wise, so the compiler vectorises it
 /// at the enabled width).
 fn rows_dispatch(gi: &[f32], gh: &[f32], h: &[f32], out: &mut [f32], d: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the feature was detected.
-            return unsafe { rows_avx512(gi, gh, h, out, d) };
-        }
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the features were detected.
-            return unsafe { rows_avx2(gi, gh, h, out, d) };
-        }
-    }
-    rows_portable(gi, gh, h, out, d);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-unsafe fn rows_avx512(gi: &[f32], gh: &[f32], h: &[f32], out: &mut [f32], d: usize) {
-    rows_portable(gi, gh, h, out, d)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn rows_avx2(gi: &[f32], gh: &[f32], h: &[f32], out: &mut [f32], d: usize) {
-    rows_portable(gi, gh, h, out, d)
+    simd!(rows_portable, rows_avx512, rows_avx2;
+        gi: &[f32], gh: &[f32], h: &[f32], out: &mut [f32], d: usize);
 }
 
 /// The kernel body (inlined into each SIMD variant).
