@@ -233,10 +233,7 @@ fn tokenizer_is_reachable_from_the_public_api() {
 /// confidence intervals to the last bit.
 #[test]
 fn paired_bootstrap_equals_sacrebleu() {
-    use tolk::metrics::significance::{
-        bleu_f32, chrf_f32, paired_bootstrap, NumpyRng, DEFAULT_SAMPLES, SACREBLEU_SEED,
-    };
-    use tolk::metrics::{BleuScore, BleuStats, ChrfStats};
+    use tolk::metrics::significance::paired_bleu_chrf;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/significance");
     let read = |name: &str| -> Vec<String> {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
@@ -249,33 +246,8 @@ fn paired_bootstrap_equals_sacrebleu() {
     let refs = read("val400.ref");
     let names = ["baseline", "beam5", "bf16_greedy"];
     let hyps: Vec<Vec<String>> = names.iter().map(|n| read(&format!("{n}.hyp"))).collect();
-    let bleu: Vec<Vec<BleuStats>> = hyps
-        .iter()
-        .map(|h| {
-            h.iter()
-                .zip(&refs)
-                .map(|(h, r)| BleuStats::from_segment(h, &[r]))
-                .collect()
-        })
-        .collect();
-    let chrf: Vec<Vec<ChrfStats>> = hyps
-        .iter()
-        .map(|h| {
-            h.iter()
-                .zip(&refs)
-                .map(|(h, r)| ChrfStats::from_segment(h, &[r]))
-                .collect()
-        })
-        .collect();
-    let resamples = NumpyRng::new(SACREBLEU_SEED).resamples(refs.len(), DEFAULT_SAMPLES);
-    let got_bleu = paired_bootstrap(
-        &bleu[0],
-        &bleu[1..],
-        &resamples,
-        |s| BleuScore::from_stats(s, 1).score,
-        bleu_f32,
-    );
-    let got_chrf = paired_bootstrap(&chrf[0], &chrf[1..], &resamples, |s| s.f_score(), chrf_f32);
+    let outputs: Vec<&[String]> = hyps.iter().map(Vec::as_slice).collect();
+    let (got_bleu, got_chrf) = paired_bleu_chrf(&outputs, &refs);
     for (i, name) in names.iter().enumerate() {
         let row = &expected["systems"][i];
         assert_eq!(row["name"], *name);

@@ -368,6 +368,49 @@ where
     out
 }
 
+/// sacreBLEU's `--paired-bs` for BLEU and chrF: `outputs[0]` is the baseline, each output
+/// line-aligned with `refs` (one reference stream). Returns (BLEU results, chrF results), one
+/// per output in order, over [`DEFAULT_SAMPLES`] resamples from seed [`SACREBLEU_SEED`].
+///
+/// # Panics
+/// If `outputs` is empty or an output's length differs from `refs` (callers check and report).
+pub fn paired_bleu_chrf<H: AsRef<str>>(
+    outputs: &[&[H]],
+    refs: &[String],
+) -> (Vec<PairedResult>, Vec<PairedResult>) {
+    assert!(
+        outputs.iter().all(|o| o.len() == refs.len()),
+        "outputs and references differ in length"
+    );
+    let (bleu, chrf): (Vec<Vec<BleuStats>>, Vec<Vec<ChrfStats>>) = outputs
+        .iter()
+        .map(|o| {
+            o.iter()
+                .zip(refs)
+                .map(|(h, r)| {
+                    let r = std::slice::from_ref(r);
+                    (
+                        BleuStats::from_segment(h.as_ref(), r),
+                        ChrfStats::from_segment(h.as_ref(), r),
+                    )
+                })
+                .unzip()
+        })
+        .unzip();
+    let resamples = NumpyRng::new(SACREBLEU_SEED).resamples(refs.len().max(1), DEFAULT_SAMPLES);
+    let bleu_score = |s: &BleuStats| super::BleuScore::from_stats(s, 1).score;
+    (
+        paired_bootstrap(&bleu[0], &bleu[1..], &resamples, bleu_score, bleu_f32),
+        paired_bootstrap(
+            &chrf[0],
+            &chrf[1..],
+            &resamples,
+            ChrfStats::f_score,
+            chrf_f32,
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

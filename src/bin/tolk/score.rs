@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use tolk::data::corpus::read_lines;
 use tolk::metrics::by_length::{score_by_length, DEFAULT_EDGES};
 use tolk::metrics::significance::{
-    bleu_f32, chrf_f32, paired_bootstrap, NumpyRng, PairedResult, DEFAULT_SAMPLES, SACREBLEU_SEED,
+    paired_bleu_chrf, PairedResult, DEFAULT_SAMPLES, SACREBLEU_SEED,
 };
-use tolk::metrics::{corpus_bleu, corpus_chrf, BleuScore, BleuStats, ChrfStats};
+use tolk::metrics::{corpus_bleu, corpus_chrf};
 
 /// Corpus BLEU and chrF of a hypothesis file against a reference file.
 #[derive(clap::Args)]
@@ -114,28 +114,8 @@ fn paired(args: &Args, baseline: &[String], refs: &[String]) -> anyhow::Result<(
         );
         outputs.push((path.clone(), lines));
     }
-    let bleu: Vec<Vec<BleuStats>> = outputs
-        .iter()
-        .map(|(_, h)| {
-            h.iter()
-                .zip(refs)
-                .map(|(h, r)| BleuStats::from_segment(h, &[r]))
-                .collect()
-        })
-        .collect();
-    let chrf: Vec<Vec<ChrfStats>> = outputs
-        .iter()
-        .map(|(_, h)| {
-            h.iter()
-                .zip(refs)
-                .map(|(h, r)| ChrfStats::from_segment(h, &[r]))
-                .collect()
-        })
-        .collect();
-    let resamples = NumpyRng::new(SACREBLEU_SEED).resamples(refs.len().max(1), DEFAULT_SAMPLES);
-    let bleu_score = |s: &BleuStats| BleuScore::from_stats(s, 1).score;
-    let b = paired_bootstrap(&bleu[0], &bleu[1..], &resamples, bleu_score, bleu_f32);
-    let c = paired_bootstrap(&chrf[0], &chrf[1..], &resamples, |s| s.f_score(), chrf_f32);
+    let lines: Vec<&[String]> = outputs.iter().map(|(_, l)| l.as_slice()).collect();
+    let (b, c) = paired_bleu_chrf(&lines, refs);
     if args.json {
         let rows: Vec<_> = outputs
             .iter()
