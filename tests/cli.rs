@@ -323,6 +323,16 @@ fn score_paired_bs_prints_sacrebleus_p_values() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("pbs.short has 1 lines"));
+    let empty = write(&trained().dir, "pbs.empty", "");
+    let e = empty.to_str().unwrap();
+    tolk()
+        .args(["score", "--ref", e, "--hyp", e, "--paired-bs", e])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("pbs.empty: no lines to resample")
+                .and(predicate::str::contains("panicked").not()),
+        );
 }
 
 #[test]

@@ -373,7 +373,8 @@ where
 /// per output in order, over [`DEFAULT_SAMPLES`] resamples from seed [`SACREBLEU_SEED`].
 ///
 /// # Panics
-/// If `outputs` is empty or an output's length differs from `refs` (callers check and report).
+/// If `outputs` or `refs` is empty, or an output's length differs from `refs` (callers check
+/// and report).
 pub fn paired_bleu_chrf<H: AsRef<str>>(
     outputs: &[&[H]],
     refs: &[String],
@@ -397,7 +398,7 @@ pub fn paired_bleu_chrf<H: AsRef<str>>(
                 .unzip()
         })
         .unzip();
-    let resamples = NumpyRng::new(SACREBLEU_SEED).resamples(refs.len().max(1), DEFAULT_SAMPLES);
+    let resamples = NumpyRng::new(SACREBLEU_SEED).resamples(refs.len(), DEFAULT_SAMPLES);
     let bleu_score = |s: &BleuStats| super::BleuScore::from_stats(s, 1).score;
     (
         paired_bootstrap(&bleu[0], &bleu[1..], &resamples, bleu_score, bleu_f32),

@@ -101,6 +101,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// `--paired-bs`: BLEU and chrF of the baseline (--hyp) and each system, with resampled mean,
 /// 95 % confidence interval and the p-value of the difference to the baseline.
 fn paired(args: &Args, baseline: &[String], refs: &[String]) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !refs.is_empty(),
+        "{}: no lines to resample for --paired-bs",
+        args.reference.display()
+    );
     let mut outputs = vec![(args.hyp.clone(), baseline.to_vec())];
     for path in &args.paired_bs {
         let lines = read_lines(path)?;
