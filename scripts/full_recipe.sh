@@ -1,28 +1,58 @@
 #!/usr/bin/env bash
-# The full recipe of README: train configs/multi30k_de_en.toml (2-hour budget), keep the best
-# checkpoint as it stood at 45 minutes of training (for the comparison with Joey NMT), average
-# the last 8 kept step-N checkpoints (every 500 updates) into runs/multi30k_de_en_avg8, then
-# translate Multi30k test2016 German->English with beam 5 from all three and score them.
+# The full recipes of README: train configs/RECIPE.toml (an update budget of 5,500 updates,
+# capped at 2 hours), keep the best checkpoint as it stood at 45 minutes of training, average
+# the last 8 kept step-N checkpoints (every 500 updates) into RUN_avg8, then translate the
+# recipe's test set with beam 5 from all three and score them.
 #
-#   scripts/full_recipe.sh            # train + evaluate
-#   scripts/full_recipe.sh --eval     # only evaluate an existing run
+#   scripts/full_recipe.sh [--eval] [--seed N] [--set KEY=VALUE]... [RECIPE]
+#     RECIPE  multi30k_de_en (default) | multi30k_en_de | tatoeba_en_fr
+#     --seed  training seed (default 42, the config's); other seeds get RUN = runs/RECIPE_seedN
+#     --eval  only average and evaluate an existing run
+#     --set   passed on to `tolk train` (e.g. --set training.max_minutes=140)
+#   TOLK_TRAIN_THREADS=N  libtorch threads for training (default: the config's, all cores)
+#   TOLK_THREADS=N        libtorch threads for translating (default: all cores)
+#   TOLK_SNAPSHOT_STEP=S  take the 45-minute snapshot by update count (validations up to update
+#                         S) instead of by wall time, for runs that share the cores (e.g. two
+#                         1-thread runs side by side); S = what a 2-core run reaches in 45 min
 #
-# Results: runs/multi30k_de_en/{test2016.hyp.en,test2016.score.json} and the same under
-# runs/multi30k_de_en_45min/ and runs/multi30k_de_en_avg8/.
+# Results: RUN/{test.hyp,test.score.json} and the same under RUN_45min/ and RUN_avg8/, where
+# RUN = runs/RECIPE (seed 42) or runs/RECIPE_seedN.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-run=runs/multi30k_de_en
-snap=runs/multi30k_de_en_45min
-avg=runs/multi30k_de_en_avg8
-tolk=./runs/tolk-full-recipe   # a copy, so rebuilding during the run does not swap the binary
-threads=${TOLK_THREADS:-0}
 
-if [ "${1:-}" != "--eval" ]; then
+eval_only=0 seed=42 recipe=multi30k_de_en extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --eval) eval_only=1 ;;
+    --seed) seed=$2; shift ;;
+    --set) extra+=(--set "$2"); shift ;;
+    -*) echo "unknown option $1" >&2; exit 2 ;;
+    *) recipe=$1 ;;
+  esac
+  shift
+done
+case "$recipe" in
+  multi30k_de_en) test_src=data/multi30k/test2016.de.gz test_ref=data/multi30k/test2016.en.gz ;;
+  multi30k_en_de) test_src=data/multi30k/test2016.en.gz test_ref=data/multi30k/test2016.de.gz ;;
+  tatoeba_en_fr) test_src=data/tatoeba-en-fr/test.en.gz test_ref=data/tatoeba-en-fr/test.fr.gz ;;
+  *) echo "unknown recipe $recipe (multi30k_de_en, multi30k_en_de, tatoeba_en_fr)" >&2; exit 2 ;;
+esac
+config=configs/$recipe.toml
+run=runs/$recipe
+[ "$seed" = 42 ] || run=runs/${recipe}_seed$seed
+snap=${run}_45min
+avg=${run}_avg8
+tolk=./runs/tolk-$recipe-$seed   # a copy, so rebuilding during the run does not swap the binary
+threads=${TOLK_THREADS:-0}
+train_args=(--set training.model_dir="$run" --set training.seed="$seed" "${extra[@]}")
+[ -z "${TOLK_TRAIN_THREADS:-}" ] || train_args+=(--set training.threads="$TOLK_TRAIN_THREADS")
+
+if [ "$eval_only" = 0 ]; then
   ./scripts/setup-libtorch.sh
   cargo build --release
   rm -rf "$run" "$snap"
   mkdir -p runs && cp target/release/tolk "$tolk"
-  $tolk train configs/multi30k_de_en.toml &
+  $tolk train "$config" "${train_args[@]}" &
   train_pid=$!
   # Snapshot: after every validation row logged before 45 minutes (2700 s) of training, copy
   # best/; the last copy is the best model a 45-minute budget would have given.
@@ -34,10 +64,12 @@ if [ "${1:-}" != "--eval" ]; then
       rows=$(($(wc -l < "$run/metrics.csv") - 1))
       [ "$rows" -gt "$seen" ] || continue
       seen=$rows
-      # The elapsed_s column of the last row, found by its header name.
-      elapsed=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "elapsed_s") c = i }
-                         END { print (c ? $c : "inf") }' "$run/metrics.csv")
-      if awk -v e="$elapsed" 'BEGIN { exit !(e < 2700) }'; then
+      # The elapsed_s (or step) column of the last row, found by its header name.
+      column=elapsed_s limit=2700
+      [ -z "${TOLK_SNAPSHOT_STEP:-}" ] || { column=step limit=$((TOLK_SNAPSHOT_STEP + 1)); }
+      value=$(awk -F, -v n="$column" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == n) c = i }
+                                      END { print (c ? $c : "inf") }' "$run/metrics.csv")
+      if awk -v e="$value" -v l="$limit" 'BEGIN { exit !(e < l) }'; then
         mkdir -p "$snap.tmp"
         cp -r "$run/best" "$run/config.toml" "$run"/tokenizer*.json "$run/metrics.csv" "$snap.tmp/"
         rm -rf "$snap" && mv "$snap.tmp" "$snap"
@@ -47,17 +79,18 @@ if [ "${1:-}" != "--eval" ]; then
   wait "$train_pid"
   wait
 fi
+[ -x "$tolk" ] || tolk=target/release/tolk
 
 # Checkpoint averaging (measured on val2016 in docs/results.md): the last 8 step-N checkpoints.
 rm -rf "$avg"
 $tolk average --model "$run" --last 8 --out "$avg" || echo "averaging skipped: fewer than 8 step checkpoints" >&2
 
-gzip -dc data/multi30k/test2016.de.gz > "$run/test2016.de"
-gzip -dc data/multi30k/test2016.en.gz > "$run/test2016.ref.en"
+gzip -dc "$test_src" > "$run/test.src"
+gzip -dc "$test_ref" > "$run/test.ref"
 for dir in "$run" "$snap" "$avg"; do
   [ -d "$dir/best" ] || continue
   /usr/bin/time -v -o "$dir/translate.time" $tolk translate --model "$dir" --beam 5 --threads "$threads" \
-    --input "$run/test2016.de" > "$dir/test2016.hyp.en" 2> "$dir/translate.log"
-  $tolk score --hyp "$dir/test2016.hyp.en" --ref "$run/test2016.ref.en" --json > "$dir/test2016.score.json"
-  echo "$dir: $(cat "$dir/test2016.score.json")"
+    --input "$run/test.src" > "$dir/test.hyp" 2> "$dir/translate.log"
+  $tolk score --hyp "$dir/test.hyp" --ref "$run/test.ref" --json > "$dir/test.score.json"
+  echo "$dir: $(cat "$dir/test.score.json")"
 done

@@ -106,16 +106,21 @@ fn config_rejects_unknown_keys_with_position() {
 
 #[test]
 fn shipped_configs_parse() {
-    for name in ["multi30k_de_en.toml", "quickstart.toml", "reference.toml"] {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("configs")
-            .join(name);
-        let c = Config::from_file(&p).unwrap_or_else(|e| panic!("{name}: {e:#}"));
-        assert!(
-            c.data.train_src.exists(),
-            "{name}: {}",
-            c.data.train_src.display()
-        );
+    // Every config in configs/ (so a new recipe cannot ship with a typo or a missing data file).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let mut names: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5, "{names:?}");
+    for p in &names {
+        let c = Config::from_file(p).unwrap_or_else(|e| panic!("{}: {e:#}", p.display()));
+        let d = &c.data;
+        for f in [&d.train_src, &d.train_tgt, &d.valid_src, &d.valid_tgt] {
+            assert!(f.exists(), "{}: {}", p.display(), f.display());
+        }
     }
     let reference =
         Config::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/reference.toml"))
