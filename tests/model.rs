@@ -803,10 +803,14 @@ fn replace_unk_restores_the_copied_word_the_target_vocabulary_lacks() {
     assert!(restored / n > 0.85, "source restored in {restored} of {n}");
 }
 
+/// 800 updates: at 500 the result depended on the CPU's kernel path. It passed (>= 0.95) on
+/// the AVX-512 Xeons and with `fused_kernels = false`, but gave 0.45 with the AVX2 kernels on an
+/// AMD EPYC, whose gradients match the reference up to rounding (the test above); the rounding
+/// changes this tiny run's trajectory. At 800 updates: 1.0 greedy and beam on that AMD EPYC.
 #[test]
 fn tiny_model_learns_to_copy() {
     let _rng = common::rng_lock();
-    let (greedy, beam) = learn_task(|s| s.to_vec(), tiny_config(RnnType::Gru), 500);
+    let (greedy, beam) = learn_task(|s| s.to_vec(), tiny_config(RnnType::Gru), 800);
     assert!(greedy >= 0.95, "copy greedy exact match {greedy}");
     assert!(beam >= 0.95, "copy beam exact match {beam}");
 }
