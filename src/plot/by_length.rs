@@ -7,7 +7,7 @@ use anyhow::{ensure, Context};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{plot_err, render_figure, Figure};
+use super::{draw_curve, draw_legend, plot_err, render_figure, Figure};
 use crate::metrics::by_length::LengthBucket;
 
 /// Image size of the figure.
@@ -113,22 +113,9 @@ impl Figure for LengthFigure<'_> {
                 .enumerate()
                 .filter_map(|(i, b)| b.bleu.map(|y| (i as f64, y)))
                 .collect();
-            chart
-                .draw_series(LineSeries::new(points, color.stroke_width(2)).point_size(4))
-                .map_err(plot_err)?
-                .label(curve.label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
-                });
+            draw_curve(&mut chart, points, color, &curve.label, 4)?;
         }
-        chart
-            .configure_series_labels()
-            .label_font((FontFamily::SansSerif, 16))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(160, 160, 160))
-            .position(SeriesLabelPosition::LowerLeft)
-            .draw()
-            .map_err(plot_err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
         Ok(())
     }
 }

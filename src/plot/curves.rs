@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{plot_err, render_figure, Figure};
+use super::{draw_curve, draw_legend, plot_err, render_figure, Figure};
 use crate::artifacts::metrics_log::{self, MetricsRow};
 
 /// Image size of the learning-curve figure.
@@ -173,30 +173,15 @@ fn panel<DB: DrawingBackend>(
         .draw()
         .map_err(plot_err)?;
     for s in series {
-        let color = s.color;
-        chart
-            .draw_series(
-                LineSeries::new(s.points.iter().copied(), color.stroke_width(2)).point_size(3),
-            )
-            .map_err(plot_err)?
-            .label(s.label.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
-            });
+        draw_curve(&mut chart, s.points.iter().copied(), s.color, &s.label, 3)?;
     }
-    chart
-        .configure_series_labels()
-        .label_font((FontFamily::SansSerif, 16))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(160, 160, 160))
-        .position(legend_corner(
-            &series.iter().map(|s| s.points).collect::<Vec<_>>(),
-            (0.0, x_max),
-            y_range,
-            &style.legend,
-        ))
-        .draw()
-        .map_err(plot_err)?;
+    let corner = legend_corner(
+        &series.iter().map(|s| s.points).collect::<Vec<_>>(),
+        (0.0, x_max),
+        y_range,
+        &style.legend,
+    );
+    draw_legend(&mut chart, corner)?;
     Ok(())
 }
 

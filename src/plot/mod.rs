@@ -18,8 +18,12 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use anyhow::Context;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
-use plotters::prelude::{BitMapBackend, DrawingArea, DrawingBackend, IntoDrawingArea, SVGBackend};
+use plotters::prelude::{
+    BitMapBackend, Cartesian2d, ChartContext, Color, DrawingArea, DrawingBackend, FontFamily,
+    IntoDrawingArea, LineSeries, PathElement, RGBColor, SVGBackend, SeriesLabelPosition, WHITE,
+};
 use plotters::style::FontStyle;
 
 /// DejaVu Sans 2.37 (Bitstream Vera licence with DejaVu/Arev additions).
@@ -94,6 +98,41 @@ pub(crate) fn render_figure(figure: &impl Figure, out: &Path) -> anyhow::Result<
         }
     }
     .with_context(|| format!("writing {}", out.display()))
+}
+
+/// The chart of every line figure: f64 axes on both sides.
+pub(crate) type LineChart<'a, DB> =
+    ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draws one curve of `points` (2-px line, dots of `point_size` px) with its legend entry.
+pub(crate) fn draw_curve<DB: DrawingBackend>(
+    chart: &mut LineChart<'_, DB>,
+    points: impl IntoIterator<Item = (f64, f64)>,
+    color: RGBColor,
+    label: &str,
+    point_size: u32,
+) -> anyhow::Result<()> {
+    chart
+        .draw_series(LineSeries::new(points, color.stroke_width(2)).point_size(point_size))
+        .map_err(plot_err)?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2)));
+    Ok(())
+}
+
+/// Draws the legend of the curves drawn with [`draw_curve`], boxed, at `position`.
+pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut LineChart<'a, DB>,
+    position: SeriesLabelPosition,
+) -> anyhow::Result<()> {
+    chart
+        .configure_series_labels()
+        .label_font((FontFamily::SansSerif, 16))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(160, 160, 160))
+        .position(position)
+        .draw()
+        .map_err(plot_err)
 }
 
 #[cfg(test)]
