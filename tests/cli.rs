@@ -546,6 +546,44 @@ fn chunked_translation_equals_one_chunk() {
 }
 
 #[test]
+fn shards_joined_in_order_equal_one_run() {
+    let t = trained();
+    let text: String = (0..23)
+        .map(|i| format!("ein mann {} hund\n", ["läuft", "spielt", "im park"][i % 3]))
+        .collect();
+    let input = write(&t.dir, "shard_input.de", &text);
+    let run = |extra: &[&str]| {
+        translate_cmd(t)
+            .args(["--input", input.to_str().unwrap(), "--nbest", "2"])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let whole = run(&[]);
+    // n-best lines carry the global line index, so the joined shards equal the whole run.
+    let mut joined = Vec::new();
+    for i in 1..=4 {
+        joined.extend(run(&["--shard", &format!("{i}/4")]));
+    }
+    assert_eq!(lines(&joined), lines(&whole));
+    assert_eq!(lines(&whole).len(), 2 * 23);
+    translate_cmd(t)
+        .args(["--shard", "1/4"])
+        .write_stdin("ein mann\n")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--input"));
+    translate_cmd(t)
+        .args(["--input", input.to_str().unwrap(), "--shard", "5/4"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("expected I/N"));
+}
+
+#[test]
 fn a_corrupted_checkpoint_is_refused_naming_the_file() {
     let t = trained();
     let copy = t.dir.join("corrupt-model");

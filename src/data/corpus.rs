@@ -349,6 +349,15 @@ impl LineReader {
         Ok(true)
     }
 
+    /// Reads past the next line without decoding it (a line that is not UTF-8 is no error
+    /// here); returns `false` at end of input.
+    ///
+    /// Errors: [`CorpusError::Io`] / [`CorpusError::Gzip`] for read errors.
+    pub fn skip_line(&mut self) -> Result<bool, CorpusError> {
+        let mut buf = Vec::new();
+        self.next_raw(&mut buf)
+    }
+
     /// Returns the next line, without its terminator, as a `String`; `None` at end of input.
     ///
     /// Errors: [`CorpusError::InvalidUtf8`] naming the line (the line is consumed, so reading

@@ -96,6 +96,17 @@ impl InputLines {
         (lines, None)
     }
 
+    /// Reads past up to `n` lines without decoding them; returns how many there were.
+    ///
+    /// Errors: read errors.
+    pub fn skip_lines(&mut self, n: usize) -> Result<usize, CorpusError> {
+        let mut done = 0;
+        while done < n && self.reader.skip_line()? {
+            done += 1;
+        }
+        Ok(done)
+    }
+
     /// 1-based number of the line read last.
     pub fn line_number(&self) -> usize {
         self.reader.line_number()

@@ -10,6 +10,8 @@
 //!   and the 1-based line number.
 //! * [`input`] reads translation input (a file or stdin) line by line with a policy for
 //!   lines that are not UTF-8.
+//! * [`shard`] splits an input into N contiguous line ranges, for translating a corpus as N
+//!   independent jobs.
 //! * [`length_filter`] drops training pairs whose tokenized source or target
 //!   is longer than a limit, remembering which ones were dropped.
 //! * [`batching`] groups examples into batches under a padded-token budget,
@@ -28,6 +30,7 @@ pub mod concat;
 pub mod corpus;
 pub mod input;
 pub mod length_filter;
+pub mod shard;
 
 pub use batching::{
     batch_cost, padding_fraction, plan_epoch, plan_inference, BatchPlan, DEFAULT_POOL_FACTOR,
@@ -37,3 +40,4 @@ pub use corpus::{
 };
 pub use input::{BadLinePolicy, InputLines};
 pub use length_filter::{filter_by_length, LengthFilter};
+pub use shard::Shard;

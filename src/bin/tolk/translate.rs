@@ -67,6 +67,11 @@ pub struct Args {
     /// 1.7-1.9x faster than one 2-thread worker (bench/NOTES.md). Output order is the input's.
     #[arg(long, default_value_t = 1)]
     workers: usize,
+    /// Translate only shard I of N (1-based): the I-th of N contiguous, nearly equal line
+    /// ranges of --input, so N jobs (a Slurm array, GNU parallel) split a corpus and their
+    /// outputs concatenated in order 1..N equal one run's. Needs --input (a file).
+    #[arg(long, value_name = "I/N", requires = "input")]
+    shard: Option<tolk::data::Shard>,
     /// `cpu`, `cuda` (an error where there is none) or `auto`.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -155,12 +160,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .collect::<Result<Vec<_>, _>>()?;
     let threads_per_worker = (tch::get_num_threads().max(1) as usize / workers).max(1);
     let mut input = InputLines::open(args.input.as_deref(), args.on_bad_line)?;
+    let range = shard_range(&args, &mut input)?;
     let mut out = Outputs::create(&args)?;
     let started = std::time::Instant::now();
-    let (mut sentences, mut tokens) = (0usize, 0usize);
+    let (mut sentences, mut tokens) = (range.start, 0usize);
     let chunk = args.chunk_lines.max(1);
     loop {
-        let (lines, error) = input.next_chunk(chunk);
+        let (lines, error) = input.next_chunk(chunk.min(range.end - sentences));
         let translations = translate_in_workers(&mut translators, &lines, threads_per_worker)?;
         warn_truncated(&translations, sentences);
         tokens += out.write(&translators[0], sentences, &lines, &translations)?;
@@ -172,11 +178,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Some(e) => return Err(e.into()),
             None => {}
         }
-        if lines.len() < chunk {
+        if lines.len() < chunk || sentences >= range.end {
             break;
         }
     }
     let secs = started.elapsed().as_secs_f64();
+    let sentences = sentences - range.start;
     let translator = &translators[0];
     tracing::info!(
         sentences,
@@ -190,6 +197,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "translated"
     );
     Ok(())
+}
+
+/// The 0-based lines to translate: all (`0..usize::MAX`), or `--shard`'s range of the input
+/// file, with `input` moved to its first line.
+fn shard_range(args: &Args, input: &mut InputLines) -> anyhow::Result<std::ops::Range<usize>> {
+    let (Some(shard), Some(path)) = (args.shard, args.input.as_deref()) else {
+        return Ok(0..usize::MAX);
+    };
+    let total = tolk::data::shard::count_lines(path)?;
+    let range = shard.line_range(total);
+    input.skip_lines(range.start)?;
+    tracing::info!(
+        shard = format!("{}/{}", shard.index, shard.count),
+        first_line = range.start + 1,
+        lines = range.len(),
+        "translating a shard of {}",
+        path.display()
+    );
+    Ok(range)
 }
 
 /// Warns about each source cut to `max_input_subwords`, naming its 1-based line; `offset` is
