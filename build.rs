@@ -1,5 +1,6 @@
 //! Compiles tolk's C++ shim (`csrc/tolk_shim.cpp`: CPU autocast and the autograd wrappers of
-//! the fused training kernels) against libtorch's headers, and adds an rpath to libtorch's
+//! the fused training kernels; `csrc/tolk_distributed.cpp`: c10d's Gloo process group, with the
+//! Gloo headers the wheel lacks vendored in `csrc/third_party/`) against libtorch's headers, and adds an rpath to libtorch's
 //! `lib/` so tolk's binaries and tests run without LD_LIBRARY_PATH. LIBTORCH is set by
 //! `.cargo/config.toml` to the link made by `scripts/setup-libtorch.sh`.
 use std::path::PathBuf;
@@ -7,7 +8,7 @@ use std::path::PathBuf;
 fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
-    println!("cargo:rerun-if-changed=csrc/tolk_shim.cpp");
+    println!("cargo:rerun-if-changed=csrc");
     let libtorch = PathBuf::from(
         std::env::var("LIBTORCH").expect("LIBTORCH is not set: run scripts/setup-libtorch.sh"),
     );
@@ -17,11 +18,14 @@ fn main() {
     cc::Build::new()
         .cpp(true)
         .file("csrc/tolk_shim.cpp")
+        .file("csrc/tolk_distributed.cpp")
         .include(&include)
+        .include("csrc/third_party/gloo")
         .include(include.join("torch/csrc/api/include"))
         .flag("-std=c++17")
         .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
         .flag("-DGLOG_USE_GLOG_EXPORT")
+        .flag("-DUSE_C10D_GLOO")
         .flag_if_supported("-Wno-unused-parameter")
         .warnings(false)
         .opt_level(2)

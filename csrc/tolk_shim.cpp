@@ -18,21 +18,16 @@
 #include <cstdint>
 #include <string>
 
+#include "guarded.h"
+
+std::string& tolk::last_error_slot() {
+  thread_local std::string slot;
+  return slot;
+}
+
 namespace {
 
-thread_local std::string last_error;
-
-template <typename F>
-auto guarded(F f, decltype(f()) on_error) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const std::exception& e) {
-    last_error = e.what();
-  } catch (...) {
-    last_error = "unknown C++ exception";
-  }
-  return on_error;
-}
+using tolk::guarded;
 
 // Row kernels (Rust): rows [begin, end) of the flattened inputs.
 using GruForwardRows = void (*)(int64_t begin, int64_t end, int64_t d, const float* gi,
@@ -139,7 +134,7 @@ struct AdditiveEnergy : public torch::autograd::Function<AdditiveEnergy> {
 extern "C" {
 
 // The message of the last failed call on this thread ("" if none).
-const char* tolk_last_error() { return last_error.c_str(); }
+const char* tolk_last_error() { return tolk::last_error_slot().c_str(); }
 
 // Enters a CPU autocast region (bf16) on this thread and returns whether autocast was on
 // before; the matching tolk_autocast_cpu_exit restores that. Regions nest; leaving the

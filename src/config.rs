@@ -356,8 +356,22 @@ pub struct TrainingConfig {
     pub threads: usize,
     /// Log a progress line every this many updates. Default 100.
     pub log_every: usize,
-    /// Device: `"cpu"` or `"cuda"` (falls back to CPU if none). Default `"cpu"`.
+    /// Device: `"cpu"`, `"cuda"` (an error where libtorch sees no CUDA device) or `"auto"`
+    /// (CUDA where available, else the CPU). In a data-parallel run on GPUs each rank takes
+    /// `cuda:LOCAL_RANK`. Default `"cpu"`.
     pub device: String,
+    /// Batches per update (gradient accumulation, OpenNMT-py's `accum_count`): the update's
+    /// gradient is that of the loss per target token over all of them, as of one batch of
+    /// their union. In a data-parallel run each rank takes this many per update. Default 1.
+    pub accumulate_batches: usize,
+    /// Data-parallel runs: seconds a rank waits for the others at the rendezvous and at each
+    /// collective before it fails with an error (a peer that exits is noticed at once).
+    /// Rank 0's validations run while the others wait, so this must exceed a validation.
+    /// Default 600.
+    pub distributed_timeout_s: f64,
+    /// Data-parallel runs: gradient bucket size in MiB, one all-reduce per bucket (PyTorch
+    /// DDP's `bucket_cap_mb`). Default 25.
+    pub gradient_bucket_mb: f64,
 }
 
 impl TrainingConfig {
@@ -402,6 +416,9 @@ impl Default for TrainingConfig {
             threads: 0,
             log_every: 100,
             device: "cpu".into(),
+            accumulate_batches: 1,
+            distributed_timeout_s: 600.0,
+            gradient_bucket_mb: 25.0,
         }
     }
 }

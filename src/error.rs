@@ -24,6 +24,11 @@ pub enum Error {
     /// Training cannot go on: the loss diverged (NaN or infinite).
     #[error("{0}")]
     Diverged(String),
+    /// Data-parallel training cannot go on: a collective failed because a peer process exited,
+    /// did not answer within the timeout, or the rendezvous could not be made. The message
+    /// names the rank and what c10d reported.
+    #[error("{0}")]
+    Distributed(String),
     /// An invariant of tolk did not hold: a bug, not the caller's fault.
     #[error("internal error: {0}")]
     Internal(String),

@@ -13,6 +13,8 @@
 //!   alignments, the [`decode::Translator`] with its resolved options.
 //! - [`artifacts`]: model directory, named checkpoints with checksums, metrics.csv, atomic
 //!   writes.
+//! - [`distributed`]: data-parallel training on c10d (Gloo): the world from `torchrun`'s
+//!   variables, the process group, gradient buckets.
 //! - [`train`]: loss, objective, optimiser, schedule, training state, one update, the loop.
 //! - [`metrics`]: BLEU and chrF exactly as sacreBLEU 2.x computes them.
 //! - [`plot`]: attention heatmaps and learning curves.
@@ -30,6 +32,7 @@ pub mod batch;
 pub mod config;
 pub mod data;
 pub mod decode;
+pub mod distributed;
 pub mod error;
 pub mod kernels;
 pub mod metrics;

@@ -65,7 +65,7 @@ extern "C" {
 }
 
 /// The message of the shim's last failure on this thread.
-fn last_error() -> String {
+pub(crate) fn last_error() -> String {
     // SAFETY: the shim returns a NUL-terminated thread-local string that lives until the next
     // failing call on this thread; it is copied at once.
     unsafe { CStr::from_ptr(tolk_last_error()) }

@@ -1,14 +1,16 @@
 //! Training: label-smoothed loss, Adam with clipping, plateau schedule, the training state that
-//! checkpoints ([`crate::artifacts::checkpoint`]) carry, and the loop that ties them together.
+//! checkpoints ([`crate::artifacts::checkpoint`]) carry, and the loop that ties them together,
+//! on one process or as one rank of a data-parallel run ([`replication`]).
 
 pub mod loss;
 pub mod objective;
 pub mod optimizer;
 pub mod prepare;
+pub mod replication;
 pub mod schedule;
 pub mod state;
 pub mod trainer;
 pub mod update;
 pub mod validation;
 
-pub use trainer::{train, TrainSummary};
+pub use trainer::{train, train_as, TrainSummary};

@@ -45,6 +45,12 @@ impl Adam {
         }
     }
 
+    /// The parameters, in the optimiser's fixed (name-sorted) order: the same on every rank of
+    /// a data-parallel run.
+    pub fn params(&self) -> &[Tensor] {
+        &self.params
+    }
+
     /// Sets all gradients to zero.
     pub fn zero_grad(&mut self) {
         for p in &mut self.params {

@@ -12,9 +12,10 @@ use tracing::info;
 
 use super::optimizer::Adam;
 use super::prepare::{prepare, PreparedData, ValidSet};
+use super::replication::{rank_slice, Replication};
 use super::schedule::Decision;
 use super::state::{LossWindow, TrainingState};
-use super::update::train_step;
+use super::update::{train_update, Replicas, UpdatePlan};
 use super::validation::validate;
 use crate::artifacts::metrics_log::{self, MetricsRow};
 use crate::artifacts::{checkpoint, write_file_atomic, ModelDir};
@@ -22,6 +23,7 @@ use crate::batch::Batch;
 use crate::config::Config;
 use crate::data::batching::plan_epoch;
 use crate::decode::{TranslateOptions, Translator};
+use crate::distributed::World;
 use crate::model::Seq2Seq;
 use crate::runtime::{device_from, set_threads};
 
@@ -42,15 +44,51 @@ pub struct TrainSummary {
 }
 
 /// Trains the model described by `config`; with `resume`, continues from `model_dir/last`.
+/// Launched by `torchrun` (or anything that sets `WORLD_SIZE` and `RANK`), this process is one
+/// rank of a data-parallel run: see [`train_as`].
 ///
 /// Errors: unreadable or malformed data (naming file and line), a model directory holding a
-/// different model, I/O errors while checkpointing, a diverged loss.
+/// different model, I/O errors while checkpointing, a diverged loss, bad `WORLD_SIZE` / `RANK`
+/// variables, a failed rendezvous or collective.
 pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
+    train_as(config, resume, &World::from_env()?)
+}
+
+/// Trains as rank `world.rank` of `world.size` data-parallel processes (one process when
+/// `world.size` is 1). Every update takes `size × accumulate_batches` consecutive batches of
+/// the shared data order, this rank its [`rank_slice`] of them, and sums the gradients over
+/// ranks ([`crate::distributed`]); the weights stay equal on all ranks. Rank 0 alone writes the
+/// model directory (config, subword models, checkpoints, metrics) and validates; the others
+/// read the subword models it wrote (a shared filesystem, or their own identical copy) and
+/// take rank 0's schedule after each validation. On GPUs rank r uses `cuda:LOCAL_RANK`.
+///
+/// Errors: as [`train`].
+pub fn train_as(config: &Config, resume: bool, world: &World) -> anyhow::Result<TrainSummary> {
     let tc = &config.training;
     set_threads(tc.threads);
-    let device = device_from(&tc.device).context("training.device")?;
-    let (md, resume_from) = open_model_dir(config, resume)?;
-    let data = prepare(config, &md)?;
+    let device = match device_from(&tc.device).context("training.device")? {
+        tch::Device::Cuda(_) => tch::Device::Cuda(world.local_rank),
+        d => d,
+    };
+    let mut replication = Replication::join(world, config)?;
+    if let Some(r) = &replication {
+        r.check_same_setup(config)?;
+    }
+    // Rank 0 creates the model directory and the subword models before the others read them.
+    let (md, resume_from, data) = if world.is_main() {
+        let (md, from) = open_model_dir(config, resume)?;
+        let data = prepare(config, &md)?;
+        if let Some(r) = &replication {
+            r.group.barrier()?;
+        }
+        (md, from, data)
+    } else {
+        replication.as_ref().expect("size > 1").group.barrier()?;
+        let md = ModelDir::new(&config.training.model_dir);
+        let from = checkpoint::locate(&md.last()).filter(|_| resume);
+        let data = prepare(config, &md)?;
+        (md, from, data)
+    };
     tch::manual_seed(tc.seed as i64);
     let mut vs = VarStore::new(device);
     let model = Seq2Seq::new(
@@ -67,13 +105,18 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
     info!(parameters = n_params, ?device, "model built");
     let mut opt = Adam::new(vs.variables(), tc.learning_rate, tc.adam_betas, tc.adam_eps);
     let state = match resume_from {
-        Some(dir) => resume_state(&md, &dir, &mut vs, &mut opt)?,
+        Some(dir) => resume_state(&md, &dir, &mut vs, &mut opt, world.is_main())?,
         None => {
-            // A run killed before its first checkpoint may have logged a validation row.
-            metrics_log::truncate_after(&md.metrics(), 0)?;
+            if world.is_main() {
+                // A run killed before its first checkpoint may have logged a validation row.
+                metrics_log::truncate_after(&md.metrics(), 0)?;
+            }
             TrainingState::fresh(tc.learning_rate)
         }
     };
+    if let Some(r) = &mut replication {
+        r.share_parameters(opt.params(), tc.gradient_bucket_mb)?;
+    }
     let PreparedData {
         src_subwords,
         tgt_subwords,
@@ -94,8 +137,10 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
         throughput: Throughput::starting_at(state.target_tokens),
         elapsed_before: state.elapsed_seconds,
         session_start: Instant::now(),
+        time_up: tc.max_minutes > 0.0 && state.elapsed_seconds >= tc.max_minutes * 60.0,
         state,
         last_loss: f64::NAN,
+        replication,
     };
     trainer.run(&examples, &lengths)
 }
@@ -136,20 +181,24 @@ fn open_model_dir(
 }
 
 /// Loads weights, optimizer moments and state from the checkpoint `dir` (`last/`, or
-/// `last.old/` after a crash between its renames), and drops metrics rows logged after its
-/// last validation (the lost part of a killed run).
+/// `last.old/` after a crash between its renames), and (when this process `writes` the model
+/// directory) drops metrics rows logged after its last validation (the lost part of a killed
+/// run).
 fn resume_state(
     md: &ModelDir,
     dir: &std::path::Path,
     vs: &mut VarStore,
     opt: &mut Adam,
+    writes: bool,
 ) -> anyhow::Result<TrainingState> {
     checkpoint::load_weights(dir, vs, Some(opt))?;
     let state: TrainingState = checkpoint::load_state(dir)?;
     opt.step = state.step as i64;
     // Rows after the checkpoint's last validation belong to the lost part of the run; that
     // includes a row of the checkpoint's own step logged after the checkpoint was written.
-    metrics_log::truncate_after(&md.metrics(), state.validated_at.unwrap_or(0))?;
+    if writes {
+        metrics_log::truncate_after(&md.metrics(), state.validated_at.unwrap_or(0))?;
+    }
     info!(
         step = state.step,
         epoch = state.epoch,
@@ -189,7 +238,11 @@ struct Trainer<'a> {
     /// Training seconds of earlier sessions of this run (before a resume).
     elapsed_before: f64,
     session_start: Instant,
+    /// Whether the wall-clock budget is used up (on any rank).
+    time_up: bool,
     last_loss: f64,
+    /// The other ranks of a data-parallel run; `None` on a single process.
+    replication: Option<Replication>,
 }
 
 impl Trainer<'_> {
@@ -234,8 +287,20 @@ impl Trainer<'_> {
     /// Whether `max_steps` or `max_minutes` is used up.
     fn out_of_budget(&self) -> bool {
         let tc = &self.config.training;
-        (tc.max_steps > 0 && self.state.step >= tc.max_steps)
-            || (tc.max_minutes > 0.0 && self.state.elapsed_seconds >= tc.max_minutes * 60.0)
+        (tc.max_steps > 0 && self.state.step >= tc.max_steps) || self.time_up
+    }
+
+    /// Whether this process's wall-clock budget is used up.
+    fn own_time_up(&self) -> bool {
+        let tc = &self.config.training;
+        tc.max_minutes > 0.0 && self.state.elapsed_seconds >= tc.max_minutes * 60.0
+    }
+
+    /// This rank's place: (rank, processes).
+    fn rank_and_size(&self) -> (usize, usize) {
+        self.replication
+            .as_ref()
+            .map_or((0, 1), |r| (r.world.rank, r.world.size))
     }
 
     /// The rest of the current epoch; returns whether the run stops (budget or early stopping).
@@ -247,15 +312,28 @@ impl Trainer<'_> {
         let tc = &self.config.training;
         let plan = plan_epoch(lengths, tc.batch_tokens, tc.seed, self.state.epoch);
         let bar = progress_bar(plan.len(), self.state.epoch, self.state.batch_in_epoch);
+        let (rank, size) = self.rank_and_size();
+        if rank > 0 {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let accumulate = tc.accumulate_batches.max(1);
         let epoch_start = (Instant::now(), self.state.target_tokens);
         let device = self.translator.device();
-        for idx in plan.iter().skip(self.state.batch_in_epoch) {
-            let pairs: Vec<(&[i64], &[i64])> = idx
+        let rest: Vec<&Vec<usize>> = plan.iter().skip(self.state.batch_in_epoch).collect();
+        // An update takes size × accumulate batches; a shorter remainder ends the epoch.
+        for group in rest.chunks_exact(size * accumulate) {
+            let batches: Vec<Batch> = group[rank_slice(rank, accumulate)]
                 .iter()
-                .map(|&i| (examples[i].0.as_slice(), examples[i].1.as_slice()))
+                .map(|idx| {
+                    let pairs: Vec<(&[i64], &[i64])> = idx
+                        .iter()
+                        .map(|&i| (examples[i].0.as_slice(), examples[i].1.as_slice()))
+                        .collect();
+                    Batch::new(&pairs, device)
+                })
                 .collect();
-            self.update(&Batch::new(&pairs, device))?;
-            bar.inc(1);
+            self.update(&batches, group.len())?;
+            bar.inc(group.len() as u64);
             let step = self.state.step;
             if step.is_multiple_of(tc.log_every.max(1)) {
                 let tps = (self.state.target_tokens - epoch_start.1) as f64
@@ -284,35 +362,76 @@ impl Trainer<'_> {
         Ok(false)
     }
 
-    /// One update and the counters it advances ([`train_step`] reseeds dropout from the seed
-    /// and the update number, so a resumed run draws what an uninterrupted one would).
-    fn update(&mut self, batch: &Batch) -> anyhow::Result<()> {
+    /// One update over this rank's `batches` (of `consumed` batches over all ranks) and the
+    /// counters it advances ([`train_update`] reseeds dropout from the seed, the update number
+    /// and the batch's place in it, so a resumed run draws what an uninterrupted one would).
+    fn update(&mut self, batches: &[Batch], consumed: usize) -> anyhow::Result<()> {
         let tc = &self.config.training;
         let model = *self.translator.model();
-        let lr = self.state.schedule.lr;
+        let (rank, _) = self.rank_and_size();
+        let plan = UpdatePlan {
+            step: self.state.step,
+            lr: self.state.schedule.lr,
+            first_micro_batch: rank * tc.accumulate_batches.max(1),
+            out_of_time: self.own_time_up(),
+        };
+        let replicas = self.replication.as_ref().map(|r| Replicas {
+            group: &r.group,
+            buckets: r.buckets.as_ref().expect("buckets are set before training"),
+        });
         let s = &mut self.state;
-        let report = train_step(
+        let report = train_update(
             model,
             &mut self.opt,
-            batch,
+            batches,
             tc,
-            s.step,
-            lr,
+            &plan,
             &mut s.reinforce_baseline,
+            replicas.as_ref(),
         )?;
         self.last_loss = report.cross_entropy;
         s.step += 1;
-        s.batch_in_epoch += 1;
-        s.target_tokens += batch.target_tokens as u64;
+        s.batch_in_epoch += consumed;
+        s.target_tokens += report.target_tokens as u64;
         s.elapsed_seconds = self.elapsed_before + self.session_start.elapsed().as_secs_f64();
-        s.window.loss_sum += report.cross_entropy * batch.target_tokens as f64;
-        s.window.tokens += batch.target_tokens;
+        let local_tokens: usize = batches.iter().map(|b| b.target_tokens).sum();
+        s.window.loss_sum += report.cross_entropy * local_tokens as f64;
+        s.window.tokens += local_tokens;
+        // One process checks its clock after the update; ranks stop on the all-reduced vote.
+        self.time_up = if self.replication.is_some() {
+            report.out_of_time
+        } else {
+            self.own_time_up()
+        };
         Ok(())
+    }
+
+    /// Rank 0 validates and checkpoints ([`Self::validate_as_main`]); in a data-parallel run
+    /// the other ranks wait, then take its schedule and decision and do the same bookkeeping.
+    fn validate_and_checkpoint(&mut self) -> anyhow::Result<Decision> {
+        let (rank, _) = self.rank_and_size();
+        let own = if rank == 0 {
+            Some(self.validate_as_main()?)
+        } else {
+            None
+        };
+        let Some(r) = &self.replication else {
+            return Ok(own.expect("a single process is rank 0"));
+        };
+        let decision = r.share_schedule(&mut self.state.schedule, own)?;
+        if rank > 0 {
+            let state = &mut self.state;
+            state.validated_at = Some(state.step);
+            state.stopped_early |= decision == Decision::Stop;
+            state.window = LossWindow::default();
+            self.throughput = Throughput::starting_at(state.target_tokens);
+        }
+        Ok(decision)
     }
 
     /// Validates, logs a metrics row, advances the schedule, saves `best/` on a new best and
     /// `last/` always (marked `stopped_early` on early stopping).
-    fn validate_and_checkpoint(&mut self) -> anyhow::Result<Decision> {
+    fn validate_as_main(&mut self) -> anyhow::Result<Decision> {
         let (tc, dc) = (&self.config.training, &self.config.decoding);
         let started = Instant::now();
         let scores = validate(
@@ -374,7 +493,11 @@ impl Trainer<'_> {
 
     /// Writes `last/` (weights, optimizer moments, state); with `keep_checkpoints` K > 1 also
     /// `step-N/`, keeping the newest K of those.
+    /// Only rank 0 writes; on other ranks this does nothing.
     fn save_last(&self) -> anyhow::Result<()> {
+        if self.rank_and_size().0 > 0 {
+            return Ok(());
+        }
         checkpoint::save(&self.md.last(), self.vs, Some(&self.opt), &self.state)?;
         let keep = self.config.training.keep_checkpoints;
         if keep > 1 {
