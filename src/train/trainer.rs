@@ -137,7 +137,7 @@ pub fn train_as(config: &Config, resume: bool, world: &World) -> anyhow::Result<
         throughput: Throughput::starting_at(state.target_tokens),
         elapsed_before: state.elapsed_seconds,
         session_start: Instant::now(),
-        time_up: tc.max_minutes > 0.0 && state.elapsed_seconds >= tc.max_minutes * 60.0,
+        time_up: wall_budget_used(tc, state.elapsed_seconds),
         state,
         last_loss: f64::NAN,
         replication,
@@ -292,8 +292,7 @@ impl Trainer<'_> {
 
     /// Whether this process's wall-clock budget is used up.
     fn own_time_up(&self) -> bool {
-        let tc = &self.config.training;
-        tc.max_minutes > 0.0 && self.state.elapsed_seconds >= tc.max_minutes * 60.0
+        wall_budget_used(&self.config.training, self.state.elapsed_seconds)
     }
 
     /// This rank's place: (rank, processes).
@@ -394,9 +393,8 @@ impl Trainer<'_> {
         s.batch_in_epoch += consumed;
         s.target_tokens += report.target_tokens as u64;
         s.elapsed_seconds = self.elapsed_before + self.session_start.elapsed().as_secs_f64();
-        let local_tokens: usize = batches.iter().map(|b| b.target_tokens).sum();
-        s.window.loss_sum += report.cross_entropy * local_tokens as f64;
-        s.window.tokens += local_tokens;
+        s.window.loss_sum += report.cross_entropy * report.local_target_tokens as f64;
+        s.window.tokens += report.local_target_tokens;
         // One process checks its clock after the update; ranks stop on the all-reduced vote.
         self.time_up = if self.replication.is_some() {
             report.out_of_time
@@ -420,13 +418,20 @@ impl Trainer<'_> {
         };
         let decision = r.share_schedule(&mut self.state.schedule, own)?;
         if rank > 0 {
-            let state = &mut self.state;
-            state.validated_at = Some(state.step);
-            state.stopped_early |= decision == Decision::Stop;
-            state.window = LossWindow::default();
-            self.throughput = Throughput::starting_at(state.target_tokens);
+            self.close_validation(decision);
         }
         Ok(decision)
+    }
+
+    /// The bookkeeping after a validation with `decision`, the same on every rank: marks the
+    /// step validated (and stopped early on `Stop`), starts a new loss window and throughput
+    /// interval.
+    fn close_validation(&mut self, decision: Decision) {
+        let state = &mut self.state;
+        state.validated_at = Some(state.step);
+        state.stopped_early |= decision == Decision::Stop;
+        state.window = LossWindow::default();
+        self.throughput = Throughput::starting_at(state.target_tokens);
     }
 
     /// Validates, logs a metrics row, advances the schedule, saves `best/` on a new best and
@@ -476,14 +481,11 @@ impl Trainer<'_> {
             seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
             "validation"
         );
-        state.validated_at = Some(state.step);
-        state.stopped_early |= decision == Decision::Stop;
-        state.window = LossWindow::default();
-        self.throughput = Throughput::starting_at(state.target_tokens);
+        self.close_validation(decision);
         if decision == Decision::NewBest {
             let best_state = TrainingState {
                 valid_bleu: Some(scores.bleu),
-                ..state.clone()
+                ..self.state.clone()
             };
             checkpoint::save(&self.md.best(), self.vs, None, &best_state)?;
         }
@@ -510,6 +512,11 @@ impl Trainer<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether `elapsed_seconds` of training use up `max_minutes` (never when it is 0).
+fn wall_budget_used(tc: &crate::config::TrainingConfig, elapsed_seconds: f64) -> bool {
+    tc.max_minutes > 0.0 && elapsed_seconds >= tc.max_minutes * 60.0
 }
 
 fn progress_bar(batches: usize, epoch: usize, done: usize) -> ProgressBar {

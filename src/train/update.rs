@@ -25,6 +25,8 @@ pub struct UpdateReport {
     pub cross_entropy: f64,
     /// The full objective that was differentiated, per target token of this rank's batches.
     pub loss: f64,
+    /// Target tokens of this rank's batches (the weight of `cross_entropy` and `loss`).
+    pub local_target_tokens: usize,
     /// Target tokens of the update over all ranks.
     pub target_tokens: usize,
     /// Whether any rank reported `out_of_time` for this update (so all stop together).
@@ -149,6 +151,7 @@ pub fn train_update(
     let report = UpdateReport {
         cross_entropy: ce_sum / local,
         loss: loss_sum / local,
+        local_target_tokens: tokens,
         target_tokens: total_tokens,
         out_of_time,
     };
