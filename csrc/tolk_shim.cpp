@@ -1,7 +1,8 @@
 // tolk's C++ shim over libtorch: what tch 0.24 does not bind.
 //
-//  - CPU autocast (bf16 matrix products for training, with fp32 master weights), whose C++
-//    switches are per device type; tch binds only the CUDA one.
+//  - Autocast regions on the CPU or CUDA in bf16 or fp16 (low-precision matrix products for
+//    training, with fp32 master weights), whose C++ switches are per device type; tch binds
+//    only CUDA's on/off switch.
 //  - torch::autograd::Function wrappers for tolk's fused training kernels. The kernels
 //    themselves are Rust (src/kernels/), passed in as function pointers and run over row ranges
 //    on libtorch's own thread pool (at::parallel_for), so there is one pool, not two.
@@ -136,35 +137,53 @@ extern "C" {
 // The message of the last failed call on this thread ("" if none).
 const char* tolk_last_error() { return tolk::last_error_slot().c_str(); }
 
-// Enters a CPU autocast region (bf16) on this thread and returns whether autocast was on
-// before; the matching tolk_autocast_cpu_exit restores that. Regions nest; leaving the
-// outermost clears autocast's cache of bf16 weight copies (which must not outlive an update,
-// since the weights change).
-bool tolk_autocast_cpu_enter() {
+// Autocast regions, per device type (0 = CPU, 1 = CUDA) and low-precision type (0 = bf16,
+// 1 = fp16). tolk_autocast_enter switches autocast on for that device type on this thread and
+// returns what it replaced: bit 0 whether autocast was on, the bits above the previous dtype
+// (a c10::ScalarType); the matching tolk_autocast_exit restores both. Regions nest; leaving
+// the outermost clears autocast's cache of low-precision weight copies (which must not
+// outlive an update, since the weights change). -1 on error.
+namespace {
+at::DeviceType autocast_device(int32_t device) { return device == 1 ? at::kCUDA : at::kCPU; }
+}  // namespace
+
+int32_t tolk_autocast_enter(int32_t device, int32_t dtype) {
   return guarded(
-      [] {
-        bool before = at::autocast::is_autocast_enabled(at::kCPU);
-        at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
-        at::autocast::set_autocast_enabled(at::kCPU, true);
+      [&]() -> int32_t {
+        auto type = autocast_device(device);
+        bool before = at::autocast::is_autocast_enabled(type);
+        auto previous = at::autocast::get_autocast_dtype(type);
+        at::autocast::set_autocast_dtype(type, dtype == 1 ? at::kHalf : at::kBFloat16);
+        at::autocast::set_autocast_enabled(type, true);
         at::autocast::increment_nesting();
-        return before;
+        return (before ? 1 : 0) | (static_cast<int32_t>(previous) << 1);
       },
-      false);
+      -1);
 }
 
-// Leaves the region entered by tolk_autocast_cpu_enter, which returned `before`.
-void tolk_autocast_cpu_exit(bool before) {
+// Leaves the region entered by tolk_autocast_enter(device, _), which returned `state`.
+void tolk_autocast_exit(int32_t device, int32_t state) {
   guarded(
       [&] {
-        at::autocast::set_autocast_enabled(at::kCPU, before);
+        auto type = autocast_device(device);
+        at::autocast::set_autocast_enabled(type, (state & 1) != 0);
+        at::autocast::set_autocast_dtype(type, static_cast<c10::ScalarType>(state >> 1));
         if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
         return true;
       },
       false);
 }
 
-// Whether CPU autocast is on for this thread.
-bool tolk_autocast_cpu_enabled() { return at::autocast::is_autocast_enabled(at::kCPU); }
+// Whether autocast is on for the device type on this thread.
+bool tolk_autocast_enabled(int32_t device) {
+  return at::autocast::is_autocast_enabled(autocast_device(device));
+}
+
+// The dtype autocast gives that device type's matrix products on this thread (a
+// c10::ScalarType code).
+int32_t tolk_autocast_dtype(int32_t device) {
+  return static_cast<int32_t>(at::autocast::get_autocast_dtype(autocast_device(device)));
+}
 
 // h' [R, D] from gi [R, 3D], gh [R, 3D], h [R, D] (fp32, CPU) through GruGates, differentiable
 // towards all three; null on error.

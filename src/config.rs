@@ -313,10 +313,17 @@ pub struct TrainingConfig {
     /// decoder's GRU gates with their backward ([`crate::kernels::gru_gates_train`]). Same
     /// loss and gradients up to float rounding; false runs libtorch's ops. Default true.
     pub fused_kernels: bool,
-    /// Precision of the forward pass's matrix products: `"fp32"` (default), `"bf16"` (CPU
-    /// autocast, fp32 master weights and Adam state) or `"auto"` (bf16 where the CPU has
+    /// Precision of the forward pass's matrix products: `"fp32"` (default), `"bf16"`
+    /// (autocast on the model's device, fp32 master weights and Adam state), `"fp16"` (the
+    /// same with dynamic loss scaling) or `"auto"` (bf16 on CUDA, and on CPUs with
     /// AVX-512-BF16 / AMX). See [`TrainingPrecision`].
     pub precision: TrainingPrecision,
+    /// fp16: the loss scale S the first update starts from (PyTorch `GradScaler`'s
+    /// `init_scale`). Default 65536 (2^16).
+    pub loss_scale_init: f64,
+    /// fp16: S doubles after this many updates in a row without an overflowed gradient
+    /// (`GradScaler`'s `growth_interval`). Default 2000.
+    pub loss_scale_window: usize,
     /// Hard attention: weight λ_e of the entropy bonus (Xu et al. 2015, eq. 12). Default 0.01.
     pub hard_attention_entropy: f64,
     /// Hard attention: decay of the moving-average reward baseline. Default 0.9.
@@ -402,6 +409,8 @@ impl Default for TrainingConfig {
             label_smoothing: 0.1,
             fused_kernels: true,
             precision: TrainingPrecision::Fp32,
+            loss_scale_init: 65536.0,
+            loss_scale_window: 2000,
             hard_attention_entropy: 0.01,
             hard_attention_baseline_decay: 0.9,
             coverage_loss_weight: 1.0,

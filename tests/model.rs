@@ -8,6 +8,7 @@ use tch::{Device, Kind, Tensor};
 use tolk::batch::{source_tensors, Batch};
 use tolk::config::{AttentionType, DecoderType, ModelConfig, RnnType, TrainingConfig};
 use tolk::decode::{beam_search, greedy_search, BeamConfig};
+use tolk::kernels::shim::{Autocast, AutocastDevice};
 use tolk::model::attention::{
     AdditiveScore, Attention, DotScore, GeneralScore, LocationScore, Scope, Score, Selection,
 };
@@ -17,6 +18,7 @@ use tolk::subword::PAD_ID;
 use tolk::train::loss::label_smoothed_loss;
 use tolk::train::objective::objective;
 use tolk::train::optimizer::Adam;
+use tolk::train::state::UpdateCarry;
 use tolk::train::update::train_step;
 
 /// Max relative error between the autograd gradient of `f` w.r.t. `x` and central finite
@@ -573,7 +575,11 @@ fn bf16_autocast_keeps_fp32_master_weights_and_close_gradients() {
             })
         };
         let (loss, kind) = if bf16 {
-            tolk::kernels::shim::with_cpu_autocast_bf16(forward)
+            let cpu_bf16 = Autocast {
+                device: AutocastDevice::Cpu,
+                kind: Kind::BFloat16,
+            };
+            tolk::kernels::shim::with_autocast(cpu_bf16, forward)
         } else {
             forward()
         };
@@ -595,7 +601,7 @@ fn bf16_autocast_keeps_fp32_master_weights_and_close_gradients() {
         "autocast did not act on the projection"
     );
     assert!(
-        !tolk::kernels::shim::cpu_autocast_enabled(),
+        !tolk::kernels::shim::autocast_enabled(AutocastDevice::Cpu),
         "autocast left on"
     );
     assert!(
@@ -703,6 +709,7 @@ fn train_task(
         seed: 7,
         ..Default::default()
     };
+    let mut carry = UpdateCarry::default();
     for step in 0..steps {
         let data = sample(64);
         let pairs: Vec<(&[i64], &[i64])> = data
@@ -710,7 +717,7 @@ fn train_task(
             .map(|(s, t)| (s.as_slice(), t.as_slice()))
             .collect();
         let batch = Batch::new(&pairs, Device::Cpu);
-        train_step(&model, &mut opt, &batch, &tc, step, 3e-3, &mut None).unwrap();
+        train_step(&model, &mut opt, &batch, &tc, step, 3e-3, &mut carry).unwrap();
     }
     (vs, model)
 }

@@ -12,7 +12,8 @@ use tolk::config::{Config, ModelConfig};
 use tolk::model::Seq2Seq;
 use tolk::train::optimizer::Adam;
 use tolk::train::schedule::PlateauSchedule;
-use tolk::train::state::{LossWindow, TrainingState};
+use tolk::train::state::{LossWindow, TrainingState, UpdateCarry};
+use tolk::train::LossScale;
 
 #[test]
 fn checkpoint_round_trip_is_exact() {
@@ -38,7 +39,14 @@ fn checkpoint_round_trip_is_exact() {
         elapsed_seconds: 1.5,
         target_tokens: 10,
         valid_bleu: Some(12.5),
-        reinforce_baseline: Some(-1.25),
+        carry: UpdateCarry {
+            reinforce_baseline: Some(-1.25),
+            loss_scale: Some(LossScale {
+                scale: 16384.0,
+                good_updates: 7,
+                skipped_updates: 3,
+            }),
+        },
         window: LossWindow {
             loss_sum: 31.5,
             tokens: 10,

@@ -13,6 +13,7 @@ use tolk::batch::Batch;
 use tolk::precision::{PrecisionChoice, TrainingPrecision};
 use tolk::train::objective::objective;
 use tolk::train::optimizer::Adam;
+use tolk::train::state::UpdateCarry;
 use tolk::train::update::train_step;
 
 pub fn time_training(a: &RunArgs, batches_json: &Value) -> Result<Value> {
@@ -80,7 +81,7 @@ pub fn time_training(a: &RunArgs, batches_json: &Value) -> Result<Value> {
         tc.adam_eps,
     );
     opt.lr = tc.learning_rate;
-    let mut baseline = None;
+    let mut carry = UpdateCarry::default();
     let (mut secs, mut toks, mut flops, mut losses) = (vec![], vec![], vec![], vec![]);
     for step in 0..a.steps {
         let b = &host[step % host.len()];
@@ -100,7 +101,7 @@ pub fn time_training(a: &RunArgs, batches_json: &Value) -> Result<Value> {
             &tc,
             step,
             tc.learning_rate,
-            &mut baseline,
+            &mut carry,
         )
         .with_context(|| format!("benchmark step {step}"))?;
         secs.push(t0.elapsed().as_secs_f64());

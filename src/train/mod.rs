@@ -3,6 +3,7 @@
 //! on one process or as one rank of a data-parallel run ([`replication`]).
 
 pub mod loss;
+pub mod loss_scale;
 pub mod objective;
 pub mod optimizer;
 pub mod prepare;
@@ -13,4 +14,5 @@ pub mod trainer;
 pub mod update;
 pub mod validation;
 
+pub use loss_scale::LossScale;
 pub use trainer::{train, train_as, TrainSummary};

@@ -30,7 +30,8 @@ pub fn objective(
     step: usize,
     baseline: &mut Option<f64>,
 ) -> Objective {
-    let mask = tgt_out.ne(PAD_ID).to_kind(out.logits.kind()); // [B,T]
+    // fp32 also under autocast: the sums below would lose precision (or overflow, in fp16).
+    let mask = tgt_out.ne(PAD_ID).to_kind(Kind::Float); // [B,T]
     let tokens = (out.logits.size()[0] as f64).max(1.0); // logits rows = non-PAD targets
     let targets = out.packed(tgt_out); // [N]
     let (ce_sum, _) = label_smoothed_loss(&out.logits, &targets, tc.label_smoothing, PAD_ID);
@@ -38,13 +39,13 @@ pub fn objective(
     let coverage_weight = tc.coverage_weight_at(step);
     let mut loss = match &out.coverage_penalty {
         Some(pen) if coverage_weight > 0.0 => {
-            &cross_entropy + (pen * &mask).sum(pen.kind()) * (coverage_weight / tokens)
+            &cross_entropy + (pen * &mask).sum(Kind::Float) * (coverage_weight / tokens)
         }
         _ => cross_entropy.shallow_clone(),
     };
     if let (Some(logp), Some(entropy)) = (&out.selected_log_prob, &out.entropy) {
         let reward = tch::no_grad(|| {
-            let lp = out.logits.log_softmax(-1, out.logits.kind());
+            let lp = out.logits.log_softmax(-1, Kind::Float);
             let tok = lp.gather(1, &targets.unsqueeze(-1), false).squeeze_dim(-1); // [N]
             let lengths = mask.sum_dim_intlist(1, false, lp.kind()); // [B]
             let per_sentence = lengths
@@ -55,8 +56,8 @@ pub fn objective(
         let mean_reward = reward.mean(Kind::Double).double_value(&[]);
         let b = baseline.unwrap_or(mean_reward);
         let advantage = (&reward - b).unsqueeze(1); // [B,1]
-        let reinforce = -(advantage * logp * &mask).sum(logp.kind()) / tokens;
-        let bonus = (entropy * &mask).sum(entropy.kind()) * (tc.hard_attention_entropy / tokens);
+        let reinforce = -(advantage * logp * &mask).sum(Kind::Float) / tokens;
+        let bonus = (entropy * &mask).sum(Kind::Float) * (tc.hard_attention_entropy / tokens);
         loss = loss + reinforce - bonus;
         let decay = tc.hard_attention_baseline_decay;
         *baseline = Some(decay * b + (1.0 - decay) * mean_reward);

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::loss_scale::LossScale;
 use super::schedule::PlateauSchedule;
 
 /// Everything besides tensors needed to continue a run exactly.
@@ -23,9 +24,10 @@ pub struct TrainingState {
     pub target_tokens: u64,
     /// Validation BLEU of this checkpoint's weights (best/ only).
     pub valid_bleu: Option<f64>,
-    /// Hard attention: the REINFORCE reward baseline.
-    #[serde(default)]
-    pub reinforce_baseline: Option<f64>,
+    /// What each update hands to the next (REINFORCE baseline, loss scale); its fields sit at
+    /// the top level of `state.json`.
+    #[serde(flatten)]
+    pub carry: UpdateCarry,
     /// Training loss since the last validation (the next metrics row's `train_loss`).
     #[serde(default)]
     pub window: LossWindow,
@@ -36,6 +38,17 @@ pub struct TrainingState {
     /// its budget can be resumed with a larger one.)
     #[serde(default)]
     pub stopped_early: bool,
+}
+
+/// What one update hands to the next besides the weights and the optimizer moments.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct UpdateCarry {
+    /// Hard attention: the REINFORCE reward baseline.
+    #[serde(default)]
+    pub reinforce_baseline: Option<f64>,
+    /// fp16 training: the dynamic loss scale (set at the first update).
+    #[serde(default)]
+    pub loss_scale: Option<LossScale>,
 }
 
 /// Sums for the training loss reported at the next validation.
@@ -58,7 +71,7 @@ impl TrainingState {
             elapsed_seconds: 0.0,
             target_tokens: 0,
             valid_bleu: None,
-            reinforce_baseline: None,
+            carry: UpdateCarry::default(),
             window: LossWindow::default(),
             validated_at: None,
             stopped_early: false,

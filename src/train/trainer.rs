@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tch::nn::VarStore;
 use tracing::info;
 
+use super::loss_scale::LossScale;
 use super::optimizer::Adam;
 use super::prepare::{prepare, PreparedData, ValidSet};
 use super::replication::{rank_slice, Replication};
@@ -24,6 +25,7 @@ use crate::config::Config;
 use crate::data::batching::plan_epoch;
 use crate::decode::{TranslateOptions, Translator};
 use crate::distributed::World;
+use crate::error::Error;
 use crate::model::Seq2Seq;
 use crate::runtime::{device_from, set_threads};
 
@@ -66,6 +68,12 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
 pub fn train_as(config: &Config, resume: bool, world: &World) -> anyhow::Result<TrainSummary> {
     let tc = &config.training;
     set_threads(tc.threads);
+    if !(tc.loss_scale_init.is_finite() && tc.loss_scale_init > 0.0) {
+        anyhow::bail!(Error::Input(format!(
+            "training.loss_scale_init must be a positive number, not {}",
+            tc.loss_scale_init
+        )));
+    }
     let device = match device_from(&tc.device).context("training.device")? {
         tch::Device::Cuda(_) => tch::Device::Cuda(world.local_rank),
         d => d,
@@ -337,7 +345,7 @@ impl Trainer<'_> {
             if step.is_multiple_of(tc.log_every.max(1)) {
                 let tps = (self.state.target_tokens - epoch_start.1) as f64
                     / epoch_start.0.elapsed().as_secs_f64().max(1e-9);
-                log_progress(&bar, step, self.last_loss, tps);
+                log_progress(&bar, step, self.last_loss, tps, self.state.carry.loss_scale);
             }
             let mut stop = false;
             if tc.validate_every > 0 && step.is_multiple_of(tc.validate_every) {
@@ -385,7 +393,7 @@ impl Trainer<'_> {
             batches,
             tc,
             &plan,
-            &mut s.reinforce_baseline,
+            &mut s.carry,
             replicas.as_ref(),
         )?;
         self.last_loss = report.cross_entropy;
@@ -531,15 +539,26 @@ fn progress_bar(batches: usize, epoch: usize, done: usize) -> ProgressBar {
     bar
 }
 
-fn log_progress(bar: &ProgressBar, step: usize, loss: f64, tokens_per_s: f64) {
+fn log_progress(
+    bar: &ProgressBar,
+    step: usize,
+    loss: f64,
+    tokens_per_s: f64,
+    loss_scale: Option<LossScale>,
+) {
+    let scale = loss_scale.map_or(String::new(), |ls| {
+        format!(" scale {} ({} skipped)", ls.scale, ls.skipped_updates)
+    });
     bar.set_message(format!(
-        "step {step} loss {loss:.3} {tokens_per_s:.0} tok/s"
+        "step {step} loss {loss:.3} {tokens_per_s:.0} tok/s{scale}"
     ));
     if bar.is_hidden() {
         info!(
             step,
             loss = format!("{loss:.4}"),
             tokens_per_s = format!("{tokens_per_s:.0}"),
+            loss_scale = loss_scale.map(|ls| ls.scale),
+            skipped_updates = loss_scale.map(|ls| ls.skipped_updates),
             "train"
         );
     }

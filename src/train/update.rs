@@ -9,8 +9,10 @@
 //! per-token objective is weighted by its target tokens, the weighted gradients are summed
 //! (over batches, then over ranks), and the sum is divided by the total tokens.
 
+use super::loss_scale::LossScale;
 use super::objective::objective;
 use super::optimizer::Adam;
+use super::state::UpdateCarry;
 use crate::batch::Batch;
 use crate::config::TrainingConfig;
 use crate::distributed::{GradientBuckets, ProcessGroup};
@@ -31,6 +33,9 @@ pub struct UpdateReport {
     pub target_tokens: usize,
     /// Whether any rank reported `out_of_time` for this update (so all stop together).
     pub out_of_time: bool,
+    /// fp16: a gradient overflowed, so the weights were left as they were and the loss scale
+    /// halved (every rank sees the same all-reduced gradients, so all skip together).
+    pub skipped: bool,
 }
 
 /// Where an update stands: its number, learning rate and the first micro-batch index of this
@@ -63,8 +68,9 @@ pub struct Replicas<'a> {
 /// on a single process.
 ///
 /// The dropout RNG is reseeded from `tc.seed` and `step` first, so an update is reproducible
-/// whatever came before it (what makes a resumed run equal an uninterrupted one). `baseline`
-/// is the REINFORCE baseline of hard attention, updated in place.
+/// whatever came before it (what makes a resumed run equal an uninterrupted one). `carry`
+/// holds what updates hand on (the REINFORCE baseline of hard attention, the fp16 loss
+/// scale), updated in place.
 ///
 /// Errors: [`Error::Diverged`] when the loss is not finite (training diverged at this update).
 pub fn train_step(
@@ -74,7 +80,7 @@ pub fn train_step(
     tc: &TrainingConfig,
     step: usize,
     lr: f64,
-    baseline: &mut Option<f64>,
+    carry: &mut UpdateCarry,
 ) -> Result<UpdateReport, Error> {
     let plan = UpdatePlan {
         step,
@@ -88,7 +94,7 @@ pub fn train_step(
         std::slice::from_ref(batch),
         tc,
         &plan,
-        baseline,
+        carry,
         None,
     )
 }
@@ -98,6 +104,11 @@ pub fn train_step(
 /// micro-batch index. With one batch and no replicas this is exactly the plain update: the
 /// objective is differentiated as it is, without the token weighting.
 ///
+/// With `training.precision = "fp16"` the loss is multiplied by the dynamic loss scale S of
+/// `carry` before the backward pass and the gradients by 1/S after the all-reduce; an update
+/// whose gradients overflowed leaves the weights and Adam alone ([`UpdateReport::skipped`]),
+/// see [`LossScale`].
+///
 /// Errors: [`Error::Diverged`] when the loss is not finite; [`Error::Distributed`] when the
 /// all-reduce fails.
 pub fn train_update(
@@ -106,10 +117,19 @@ pub fn train_update(
     batches: &[Batch],
     tc: &TrainingConfig,
     plan: &UpdatePlan,
-    baseline: &mut Option<f64>,
+    carry: &mut UpdateCarry,
     replicas: Option<&Replicas>,
 ) -> Result<UpdateReport, Error> {
     let weighted = batches.len() > 1 || replicas.is_some();
+    let mut scaler = tc.precision.scales_loss().then(|| {
+        *carry
+            .loss_scale
+            .get_or_insert(LossScale::new(tc.loss_scale_init))
+    });
+    let loss_scale = scaler.map_or(1.0, |ls| ls.scale);
+    let autocast = batches
+        .first()
+        .and_then(|b| tc.precision.autocast(b.src.device()));
     optimizer.zero_grad();
     let (mut ce_sum, mut loss_sum, mut tokens) = (0.0, 0.0, 0usize);
     for (k, batch) in batches.iter().enumerate() {
@@ -117,22 +137,27 @@ pub fn train_update(
         let mut forward = || {
             crate::kernels::with_fused(tc.fused_kernels, || {
                 let out = model.forward(&batch.src, &batch.src_lengths, &batch.tgt_in, true);
-                objective(&out, &batch.tgt_out, tc, plan.step, baseline)
+                objective(
+                    &out,
+                    &batch.tgt_out,
+                    tc,
+                    plan.step,
+                    &mut carry.reinforce_baseline,
+                )
             })
         };
-        // bf16 autocast covers the forward pass only, as in PyTorch's recipe: the backward
-        // follows the recorded casts, and the weight-copy cache is cleared before the weights
-        // change.
-        let obj = if tc.precision.uses_bf16() {
-            crate::kernels::shim::with_cpu_autocast_bf16(forward)
-        } else {
-            forward()
+        // Autocast covers the forward pass only, as in PyTorch's recipe: the backward follows
+        // the recorded casts, and the weight-copy cache is cleared before the weights change.
+        let obj = match autocast {
+            Some(a) => crate::kernels::shim::with_autocast(a, forward),
+            None => forward(),
         };
         let t = batch.target_tokens as f64;
-        if weighted {
-            (&obj.loss * t).backward();
-        } else {
+        let weight = if weighted { t } else { 1.0 } * loss_scale;
+        if weight == 1.0 {
             obj.loss.backward();
+        } else {
+            (&obj.loss * weight).backward();
         }
         ce_sum += obj.cross_entropy * t;
         loss_sum += obj.loss.double_value(&[]) * t;
@@ -142,11 +167,31 @@ pub fn train_update(
         Some(r) => reduce_over_ranks(optimizer, r, tokens, plan.out_of_time)?,
         None => (tokens, plan.out_of_time),
     };
-    if weighted {
-        scale_gradients(optimizer, 1.0 / total_tokens.max(1) as f64);
+    let factor = if weighted {
+        1.0 / total_tokens.max(1) as f64
+    } else {
+        1.0
+    };
+    let skipped = match &mut scaler {
+        Some(ls) => {
+            let overflowed = ls.unscale(optimizer.params(), factor);
+            ls.update(overflowed, tc.loss_scale_window);
+            carry.loss_scale = Some(*ls);
+            overflowed
+        }
+        None => {
+            if weighted {
+                scale_gradients(optimizer, factor);
+            }
+            false
+        }
+    };
+    if skipped {
+        optimizer.zero_grad();
+    } else {
+        optimizer.lr = plan.lr;
+        optimizer.clip_and_step(tc.clip_grad_norm);
     }
-    optimizer.lr = plan.lr;
-    optimizer.clip_and_step(tc.clip_grad_norm);
     let local = tokens.max(1) as f64;
     let report = UpdateReport {
         cross_entropy: ce_sum / local,
@@ -154,6 +199,7 @@ pub fn train_update(
         local_target_tokens: tokens,
         target_tokens: total_tokens,
         out_of_time,
+        skipped,
     };
     if !report.cross_entropy.is_finite() || !report.loss.is_finite() {
         return Err(Error::Diverged(format!(
