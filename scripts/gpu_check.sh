@@ -39,3 +39,6 @@ for dev in cuda cpu; do
   python3 -c "import sys; t0,t1,t2=map(float,sys.argv[1:4]); print(f'$dev: train {t1-t0:.1f} s ({float(sys.argv[4])/(t1-t0):.0f} target tok/s incl. validation), translate test2016 beam 5 {t2-t1:.1f} s, BLEU $bleu, peak GPU memory $peak MiB')" "$t0" "$t1" "$t2" "$tokens" | tee -a "$out/summary.txt"
 done
 lscpu | grep 'Model name' | tee -a "$out/summary.txt"; date -u | tee -a "$out/summary.txt"
+# Mixed precision on the GPU: fp32 / bf16 / fp16 for equal updates, val2016 BLEU and the paired
+# bootstrap against fp32 (docs/scale.md, "Mixed precision").
+OUT="$out/precision" TOLK="$tolk" bench/scale/precision_quality.sh "$updates" cuda
