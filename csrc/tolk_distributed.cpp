@@ -2,7 +2,8 @@
 // bind: a TCPStore rendezvous (rank 0 serves it at MASTER_ADDR:MASTER_PORT, as torchrun's
 // env:// init does) and a ProcessGroupGloo whose collectives run on the CPU tensors (and, with
 // Gloo's host staging, CUDA tensors) handed in. The process group is the wheel's own code; this
-// file only constructs it and forwards calls.
+// file only constructs it and forwards calls, which also serve the ProcessGroupNCCL made in
+// tolk_nccl.cpp (both are c10d Backends).
 //
 // Every entry point catches C++ exceptions (a peer that closed its connection, a collective past
 // its timeout) and returns null / false, leaving the message for tolk_last_error().
@@ -17,16 +18,31 @@
 #include <string>
 #include <vector>
 
+#include "group.h"
 #include "guarded.h"
+
+namespace tolk {
+
+c10::intrusive_ptr<c10d::Store> make_store(const char* addr, int port, int rank, int size,
+                                           std::chrono::milliseconds timeout) {
+  TORCH_CHECK(size >= 1 && rank >= 0 && rank < size, "rank ", rank,
+              " out of range for world size ", size);
+  TORCH_CHECK(port > 0 && port < 65536, "port ", port, " out of range");
+  c10d::TCPStoreOptions so;
+  so.port = static_cast<std::uint16_t>(port);
+  so.isServer = rank == 0;
+  so.numWorkers = size;
+  so.timeout = timeout;
+  auto tcp = c10::make_intrusive<c10d::TCPStore>(std::string(addr), so);
+  return c10::make_intrusive<c10d::PrefixStore>("tolk/", tcp);
+}
+
+}  // namespace tolk
 
 namespace {
 
+using tolk::Group;
 using tolk::guarded;
-
-struct Group {
-  c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
-};
 
 std::vector<at::Tensor> tensors_of(at::Tensor** ts, int64_t n) {
   std::vector<at::Tensor> out;
@@ -46,24 +62,16 @@ extern "C" {
 void* tolk_pg_new(const char* addr, int port, int rank, int size, int64_t timeout_ms) {
   return guarded(
       [&]() -> void* {
-        TORCH_CHECK(size >= 1 && rank >= 0 && rank < size, "rank ", rank,
-                    " out of range for world size ", size);
-        TORCH_CHECK(port > 0 && port < 65536, "port ", port, " out of range");
         const std::chrono::milliseconds timeout(timeout_ms);
-        c10d::TCPStoreOptions so;
-        so.port = static_cast<std::uint16_t>(port);
-        so.isServer = rank == 0;
-        so.numWorkers = size;
-        so.timeout = timeout;
-        auto tcp = c10::make_intrusive<c10d::TCPStore>(std::string(addr), so);
-        auto store = c10::make_intrusive<c10d::PrefixStore>("tolk/", tcp);
+        auto store = tolk::make_store(addr, port, rank, size, timeout);
         auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
         const std::string host(addr);
         const bool loopback = host.rfind("127.", 0) == 0 || host == "localhost" || host == "::1";
         opts->devices.push_back(
             loopback ? c10d::ProcessGroupGloo::createDeviceForHostname(host, false)
                      : c10d::ProcessGroupGloo::createDefaultDevice(false));
-        auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, opts);
+        c10::intrusive_ptr<c10d::Backend> pg =
+            c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, opts);
         return new Group{store, pg};
       },
       nullptr);

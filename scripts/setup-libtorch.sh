@@ -25,6 +25,22 @@ else
   echo "[setup] libtorch $TORCH_VERSION already in $dest"
 fi
 
+# The CUDA headers that c10d's NCCL backend needs to compile against (csrc/tolk_nccl.cpp) and
+# that the wheel's nvidia-* dependencies leave out: crt/ (nvidia-cuda-crt) and nv/target
+# (nvidia-cuda-cccl), of the wheel's CUDA 13.0. Headers only (about 20 MB). Without them
+# build.rs builds tolk without NCCL (GPU ranks then all-reduce through Gloo).
+headers="$dest/tolk-cuda-headers"
+if [ ! -f "$headers/nvidia/cu13/include/crt/host_config.h" ] || [ ! -d "$headers/nvidia/cu13/include/nv" ]; then
+  echo "[setup] installing the CUDA 13.0 crt and cccl headers into $headers (for NCCL)"
+  rm -rf "$headers.partial"
+  if python3 -m pip install --no-input --disable-pip-version-check --quiet --no-deps \
+      --target "$headers.partial" "nvidia-cuda-crt==13.0.88" "nvidia-cuda-cccl==13.0.85"; then
+    rm -rf "$headers" && mv "$headers.partial" "$headers"
+  else
+    echo "[setup] warning: CUDA headers not installed; tolk will be built without NCCL" >&2
+  fi
+fi
+
 # Repo-local link read by .cargo/config.toml ([env] LIBTORCH, relative to the repo root).
 ln -sfn "$dest/torch" "$repo/.libtorch"
 echo "[setup] .libtorch -> $dest/torch"

@@ -379,6 +379,9 @@ pub struct TrainingConfig {
     /// Data-parallel runs: gradient bucket size in MiB, one all-reduce per bucket (PyTorch
     /// DDP's `bucket_cap_mb`). Default 25.
     pub gradient_bucket_mb: f64,
+    /// Data-parallel runs: the c10d backend, `"auto"` (NCCL on CUDA where tolk is built with
+    /// it, else Gloo), `"gloo"` or `"nccl"` (CUDA only). Default `"auto"`.
+    pub distributed_backend: String,
 }
 
 impl TrainingConfig {
@@ -428,6 +431,7 @@ impl Default for TrainingConfig {
             accumulate_batches: 1,
             distributed_timeout_s: 600.0,
             gradient_bucket_mb: 25.0,
+            distributed_backend: "auto".into(),
         }
     }
 }

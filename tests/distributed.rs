@@ -144,3 +144,29 @@ fn a_killed_rank_makes_the_other_fail_with_a_clear_error() {
         "stderr: {stderr}"
     );
 }
+
+/// NCCL carries CUDA tensors only: asking for it on the CPU stops every rank at once with
+/// an error naming the setting, before any rendezvous (no rank waits for a peer).
+#[test]
+fn nccl_on_the_cpu_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), 2);
+    let out = tolk()
+        .args(["train", cfg.to_str().unwrap(), "--nproc", "2"])
+        .args(["--set", "training.threads=1"])
+        .args(["--set", "training.distributed_backend=nccl", "--set"])
+        .arg(format!(
+            "training.model_dir={}",
+            tmp.path().join("m").display()
+        ))
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("training.distributed_backend = \"nccl\" needs training.device = \"cuda\""),
+        "{stderr}"
+    );
+}

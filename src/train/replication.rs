@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use tch::Tensor;
+use tch::{Device, Tensor};
 
 use super::schedule::{Decision, PlateauSchedule};
 use crate::config::Config;
-use crate::distributed::{GradientBuckets, ProcessGroup, World};
+use crate::distributed::{Backend, GradientBuckets, ProcessGroup, World};
 use crate::error::Error;
 
 /// A rank's share of a data-parallel run: its place in the world, the joined group and the
@@ -24,19 +24,22 @@ pub struct Replication {
 }
 
 impl Replication {
-    /// Joins the process group of `world` with the config's timeout; `None` for a single
-    /// process.
+    /// Joins the process group of `world` with the config's backend (for the model's
+    /// `device`) and timeout; `None` for a single process.
     ///
-    /// Errors: [`Error::Distributed`] when the rendezvous fails.
-    pub fn join(world: &World, config: &Config) -> Result<Option<Self>, Error> {
+    /// Errors: [`Error::Input`] for a backend that cannot run here, [`Error::Distributed`]
+    /// when the rendezvous fails.
+    pub fn join(world: &World, config: &Config, device: Device) -> Result<Option<Self>, Error> {
         if world.size <= 1 {
             return Ok(None);
         }
+        let backend = Backend::resolve(&config.training.distributed_backend, device)?;
         let timeout = Duration::from_secs_f64(config.training.distributed_timeout_s.max(1.0));
-        let group = ProcessGroup::join(world, timeout)?;
+        let group = ProcessGroup::join(world, backend, timeout)?;
         tracing::info!(
             rank = world.rank,
             size = world.size,
+            ?backend,
             "joined the process group"
         );
         Ok(Some(Self {

@@ -78,7 +78,7 @@ pub fn train_as(config: &Config, resume: bool, world: &World) -> anyhow::Result<
         tch::Device::Cuda(_) => tch::Device::Cuda(world.local_rank),
         d => d,
     };
-    let mut replication = Replication::join(world, config)?;
+    let mut replication = Replication::join(world, config, device)?;
     if let Some(r) = &replication {
         r.check_same_setup(config)?;
     }
