@@ -4,10 +4,13 @@
 # the last 8 kept step-N checkpoints (every 500 updates) into RUN_avg8, then translate the
 # recipe's test set with beam 5 from all three and score them.
 #
-#   scripts/full_recipe.sh [--eval] [--seed N] [--set KEY=VALUE]... [RECIPE]
+#   scripts/full_recipe.sh [--eval] [--seed N] [--nproc N] [--set KEY=VALUE]... [RECIPE]
 #     RECIPE  multi30k_de_en (default) | multi30k_en_de | tatoeba_en_fr
 #     --seed  training seed (default 42, the config's); other seeds get RUN = runs/RECIPE_seedN
 #     --eval  only average and evaluate an existing run
+#     --nproc data-parallel ranks on this machine (`tolk train --nproc N`, 1 thread each on 2
+#             cores); batch_tokens is per rank, so keep the update size with e.g. `--nproc 2
+#             --set training.batch_tokens=1000` (2 x 1000 = the recipes' 2000 tokens per update)
 #     --set   passed on to `tolk train` (e.g. --set training.max_minutes=140)
 #   TOLK_TRAIN_THREADS=N  libtorch threads for training (default: the config's, all cores)
 #   TOLK_THREADS=N        libtorch threads for translating (default: all cores)
@@ -20,11 +23,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-eval_only=0 seed=42 recipe=multi30k_de_en extra=()
+eval_only=0 seed=42 nproc=1 recipe=multi30k_de_en extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --eval) eval_only=1 ;;
     --seed) seed=$2; shift ;;
+    --nproc) nproc=$2; shift ;;
     --set) extra+=(--set "$2"); shift ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) recipe=$1 ;;
@@ -44,7 +48,7 @@ snap=${run}_45min
 avg=${run}_avg8
 tolk=./runs/tolk-$recipe-$seed   # a copy, so rebuilding during the run does not swap the binary
 threads=${TOLK_THREADS:-0}
-train_args=(--set training.model_dir="$run" --set training.seed="$seed" "${extra[@]}")
+train_args=(--nproc "$nproc" --set training.model_dir="$run" --set training.seed="$seed" "${extra[@]}")
 [ -z "${TOLK_TRAIN_THREADS:-}" ] || train_args+=(--set training.threads="$TOLK_TRAIN_THREADS")
 
 if [ "$eval_only" = 0 ]; then
