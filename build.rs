@@ -57,8 +57,8 @@ fn main() {
         println!("cargo:rustc-link-lib=dylib=c10_cuda");
     }
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
-    // Keep libtorch_cuda as a dependency even though no symbol of it is referenced, so that
-    // CUDA devices are found on GPU machines.
+    // Keep libtorch_cuda as a dependency even where no symbol of it is referenced (a build
+    // without NCCL), so that CUDA devices are found on GPU machines.
     println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
 }
 

@@ -25,9 +25,9 @@ void* tolk_pg_new_nccl(const char* addr, int port, int rank, int size, int64_t t
                        int device_index) {
   return tolk::guarded(
       [&]() -> void* {
-        TORCH_CHECK(device_index >= 0 && device_index < c10::cuda::device_count(),
-                    "CUDA device ", device_index, " does not exist (",
-                    static_cast<int>(c10::cuda::device_count()), " visible)");
+        const int visible = c10::cuda::device_count();
+        TORCH_CHECK(device_index >= 0 && device_index < visible, "CUDA device ", device_index,
+                    " does not exist (", visible, " visible)");
         const std::chrono::milliseconds timeout(timeout_ms);
         c10::cuda::set_device(static_cast<c10::DeviceIndex>(device_index));
         auto store = tolk::make_store(addr, port, rank, size, timeout);
