@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # The full recipes of README: train configs/RECIPE.toml (an update budget of 5,500 updates,
 # capped at 2 hours), keep the best checkpoint as it stood at 45 minutes of training, average
-# the last 8 kept step-N checkpoints (every 500 updates) into RUN_avg8, then translate the
-# recipe's test set with beam 5 from all three and score them.
+# the last K kept step-N checkpoints (every 500 updates) into RUN_avgK, then translate the
+# recipe's test set with beam 5 from all three and score them. K is the recipe's: 8, or 4 for
+# tatoeba_en_fr (chosen on Tatoeba dev, docs/results.md row 12).
 #
-#   scripts/full_recipe.sh [--eval] [--seed N] [--nproc N] [--set KEY=VALUE]... [RECIPE]
+#   scripts/full_recipe.sh [--eval] [--seed N] [--nproc N] [--average K] [--set KEY=VALUE]... [RECIPE]
 #     RECIPE  multi30k_de_en (default) | multi30k_en_de | tatoeba_en_fr
 #     --seed  training seed (default 42, the config's); other seeds get RUN = runs/RECIPE_seedN
 #     --eval  only average and evaluate an existing run
 #     --nproc data-parallel ranks on this machine (`tolk train --nproc N`, 1 thread each on 2
 #             cores); batch_tokens is per rank, so keep the update size with e.g. `--nproc 2
 #             --set training.batch_tokens=1000` (2 x 1000 = the recipes' 2000 tokens per update)
+#     --average  average the last K step-N checkpoints instead of the recipe's K
 #     --set   passed on to `tolk train` (e.g. --set training.max_minutes=140)
 #   TOLK_TRAIN_THREADS=N  libtorch threads for training (default: the config's, all cores)
 #   TOLK_THREADS=N        libtorch threads for translating (default: all cores)
@@ -18,17 +20,18 @@
 #                         S) instead of by wall time, for runs that share the cores (e.g. two
 #                         1-thread runs side by side); S = what a 2-core run reaches in 45 min
 #
-# Results: RUN/{test.hyp,test.score.json} and the same under RUN_45min/ and RUN_avg8/, where
+# Results: RUN/{test.hyp,test.score.json} and the same under RUN_45min/ and RUN_avgK/, where
 # RUN = runs/RECIPE (seed 42) or runs/RECIPE_seedN.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-eval_only=0 seed=42 nproc=1 recipe=multi30k_de_en extra=()
+eval_only=0 seed=42 nproc=1 recipe=multi30k_de_en extra=() average=
 while [ $# -gt 0 ]; do
   case "$1" in
     --eval) eval_only=1 ;;
     --seed) seed=$2; shift ;;
     --nproc) nproc=$2; shift ;;
+    --average) average=$2; shift ;;
     --set) extra+=(--set "$2"); shift ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) recipe=$1 ;;
@@ -38,14 +41,16 @@ done
 case "$recipe" in
   multi30k_de_en) test_src=data/multi30k/test2016.de.gz test_ref=data/multi30k/test2016.en.gz ;;
   multi30k_en_de) test_src=data/multi30k/test2016.en.gz test_ref=data/multi30k/test2016.de.gz ;;
-  tatoeba_en_fr) test_src=data/tatoeba-en-fr/test.en.gz test_ref=data/tatoeba-en-fr/test.fr.gz ;;
+  tatoeba_en_fr) test_src=data/tatoeba-en-fr/test.en.gz test_ref=data/tatoeba-en-fr/test.fr.gz
+                 average=${average:-4} ;;
   *) echo "unknown recipe $recipe (multi30k_de_en, multi30k_en_de, tatoeba_en_fr)" >&2; exit 2 ;;
 esac
 config=configs/$recipe.toml
 run=runs/$recipe
 [ "$seed" = 42 ] || run=runs/${recipe}_seed$seed
 snap=${run}_45min
-avg=${run}_avg8
+average=${average:-8}
+avg=${run}_avg$average
 tolk=./runs/tolk-$recipe-$seed   # a copy, so rebuilding during the run does not swap the binary
 threads=${TOLK_THREADS:-0}
 train_args=(--nproc "$nproc" --set training.model_dir="$run" --set training.seed="$seed" "${extra[@]}")
@@ -85,9 +90,11 @@ if [ "$eval_only" = 0 ]; then
 fi
 [ -x "$tolk" ] || tolk=target/release/tolk
 
-# Checkpoint averaging (measured on val2016 in docs/results.md): the last 8 step-N checkpoints.
+# Checkpoint averaging (measured on val2016 and Tatoeba dev in docs/results.md): the last K
+# step-N checkpoints.
 rm -rf "$avg"
-$tolk average --model "$run" --last 8 --out "$avg" || echo "averaging skipped: fewer than 8 step checkpoints" >&2
+$tolk average --model "$run" --last "$average" --out "$avg" ||
+  echo "averaging skipped: fewer than $average step checkpoints" >&2
 
 gzip -dc "$test_src" > "$run/test.src"
 gzip -dc "$test_ref" > "$run/test.ref"
