@@ -145,6 +145,19 @@ pub enum OutputLayerType {
     Tanh,
 }
 
+/// The c10d backend a data-parallel run asks for (`training.distributed_backend`); which one
+/// runs is decided with the device by `distributed::Backend::resolve`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendSetting {
+    /// NCCL on CUDA where tolk is built with it, else Gloo (PyTorch's default pairing).
+    Auto,
+    /// Gloo on any device.
+    Gloo,
+    /// NCCL; needs CUDA and an NCCL build.
+    Nccl,
+}
+
 /// Decoder architecture.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -380,8 +393,9 @@ pub struct TrainingConfig {
     /// DDP's `bucket_cap_mb`). Default 25.
     pub gradient_bucket_mb: f64,
     /// Data-parallel runs: the c10d backend, `"auto"` (NCCL on CUDA where tolk is built with
-    /// it, else Gloo), `"gloo"` or `"nccl"` (CUDA only). Default `"auto"`.
-    pub distributed_backend: String,
+    /// it, else Gloo), `"gloo"` or `"nccl"` (CUDA only). Default `"auto"`. Another name is
+    /// a config error in every run; whether NCCL can run is checked when a run has ranks.
+    pub distributed_backend: BackendSetting,
 }
 
 impl TrainingConfig {
@@ -431,7 +445,7 @@ impl Default for TrainingConfig {
             accumulate_batches: 1,
             distributed_timeout_s: 600.0,
             gradient_bucket_mb: 25.0,
-            distributed_backend: "auto".into(),
+            distributed_backend: BackendSetting::Auto,
         }
     }
 }

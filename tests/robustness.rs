@@ -65,6 +65,24 @@ fn a_mistyped_value_and_a_missing_file_are_errors_naming_them() {
     assert!(err.contains("missing.de: cannot read file"), "{err}");
 }
 
+/// A misspelt backend is a config error even in a single-process run, where the backend is
+/// never used (it used to pass silently there).
+#[test]
+fn a_misspelt_distributed_backend_is_an_error_naming_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("c.toml");
+    std::fs::write(&p, "[training]\ndistributed_backend = \"ncl\"\n").unwrap();
+    let err = format!("{:#}", tolk::config::Config::from_file(&p).unwrap_err());
+    assert!(err.contains("c.toml") && err.contains("line 2"), "{err}");
+    assert!(err.contains("unknown variant `ncl`"), "{err}");
+    std::fs::write(&p, "[training]\ndistributed_backend = \"nccl\"\n").unwrap();
+    let config = tolk::config::Config::from_file(&p).unwrap();
+    assert_eq!(
+        config.training.distributed_backend,
+        tolk::config::BackendSetting::Nccl
+    );
+}
+
 /// The `score` fuzz target's one finding: BLEU 100.00000000000004 for a hypothesis equal to
 /// its reference up to a trailing vertical tab. sacreBLEU 2.6.0 computes exactly the same
 /// number (exp of the mean log precision rounds one ulp over 100), so tolk keeps it; the fuzz

@@ -4,6 +4,7 @@
 
 use tch::Device;
 
+use crate::config::BackendSetting;
 use crate::error::Error;
 
 extern "C" {
@@ -27,26 +28,23 @@ impl Backend {
         unsafe { tolk_nccl_built() }
     }
 
-    /// The backend for `training.distributed_backend` = `setting` on `device`: `"auto"` takes
-    /// NCCL on CUDA where it is built, else Gloo (PyTorch's default pairing); `"gloo"` always
-    /// works; `"nccl"` needs a CUDA device and an NCCL build.
+    /// The backend for `training.distributed_backend` = `setting` on `device`: `Auto` takes
+    /// NCCL on CUDA where it is built, else Gloo (PyTorch's default pairing); `Gloo` always
+    /// works; `Nccl` needs a CUDA device and an NCCL build.
     ///
-    /// Errors: [`Error::Input`] for another name, or `"nccl"` where it cannot run.
-    pub fn resolve(setting: &str, device: Device) -> Result<Self, Error> {
+    /// Errors: [`Error::Input`] for `Nccl` where it cannot run.
+    pub fn resolve(setting: BackendSetting, device: Device) -> Result<Self, Error> {
         let cuda = matches!(device, Device::Cuda(_));
         match setting {
-            "auto" if cuda && Self::nccl_built() => Ok(Self::Nccl),
-            "auto" | "gloo" => Ok(Self::Gloo),
-            "nccl" if !cuda => Err(Error::Input(format!(
+            BackendSetting::Auto if cuda && Self::nccl_built() => Ok(Self::Nccl),
+            BackendSetting::Auto | BackendSetting::Gloo => Ok(Self::Gloo),
+            BackendSetting::Nccl if !cuda => Err(Error::Input(format!(
                 "training.distributed_backend = \"nccl\" needs training.device = \"cuda\" (the device is {device:?}); use \"gloo\" or \"auto\""
             ))),
-            "nccl" if !Self::nccl_built() => Err(Error::Input(
+            BackendSetting::Nccl if !Self::nccl_built() => Err(Error::Input(
                 "training.distributed_backend = \"nccl\": this tolk was built without NCCL (scripts/setup-libtorch.sh installs the headers it needs); use \"gloo\" or \"auto\"".into(),
             )),
-            "nccl" => Ok(Self::Nccl),
-            other => Err(Error::Input(format!(
-                "training.distributed_backend = {other:?}: expected \"auto\", \"gloo\" or \"nccl\""
-            ))),
+            BackendSetting::Nccl => Ok(Self::Nccl),
         }
     }
 }
@@ -58,24 +56,17 @@ mod tests {
     #[test]
     fn auto_is_gloo_on_the_cpu_and_nccl_needs_cuda() {
         assert_eq!(
-            Backend::resolve("auto", Device::Cpu).unwrap(),
+            Backend::resolve(BackendSetting::Auto, Device::Cpu).unwrap(),
             Backend::Gloo
         );
         assert_eq!(
-            Backend::resolve("gloo", Device::Cpu).unwrap(),
+            Backend::resolve(BackendSetting::Gloo, Device::Cpu).unwrap(),
             Backend::Gloo
         );
-        let err = Backend::resolve("nccl", Device::Cpu)
+        let err = Backend::resolve(BackendSetting::Nccl, Device::Cpu)
             .unwrap_err()
             .to_string();
         assert!(err.contains("needs training.device = \"cuda\""), "{err}");
-        let err = Backend::resolve("mpi", Device::Cpu)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("expected \"auto\", \"gloo\" or \"nccl\""),
-            "{err}"
-        );
     }
 
     #[test]
@@ -85,9 +76,12 @@ mod tests {
         } else {
             Backend::Gloo
         };
-        assert_eq!(Backend::resolve("auto", Device::Cuda(0)).unwrap(), want);
         assert_eq!(
-            Backend::resolve("nccl", Device::Cuda(0)).is_ok(),
+            Backend::resolve(BackendSetting::Auto, Device::Cuda(0)).unwrap(),
+            want
+        );
+        assert_eq!(
+            Backend::resolve(BackendSetting::Nccl, Device::Cuda(0)).is_ok(),
             Backend::nccl_built()
         );
     }

@@ -33,7 +33,7 @@ impl Replication {
         if world.size <= 1 {
             return Ok(None);
         }
-        let backend = Backend::resolve(&config.training.distributed_backend, device)?;
+        let backend = Backend::resolve(config.training.distributed_backend, device)?;
         let timeout = Duration::from_secs_f64(config.training.distributed_timeout_s.max(1.0));
         let group = ProcessGroup::join(world, backend, timeout)?;
         tracing::info!(
