@@ -50,13 +50,19 @@ fn an_uncreatable_model_directory_is_an_error_naming_it() {
     assert!(err.contains("a-file/model"), "{err}");
 }
 
+/// Writes `text` to `dir/c.toml` and reads it as a config.
+fn read_config(dir: &Path, text: &str) -> anyhow::Result<tolk::config::Config> {
+    let p = dir.join("c.toml");
+    std::fs::write(&p, text).unwrap();
+    tolk::config::Config::from_file(&p)
+}
+
 /// A value of the wrong type names the key's line; a missing data file names the file.
 #[test]
 fn a_mistyped_value_and_a_missing_file_are_errors_naming_them() {
     let tmp = tempfile::tempdir().unwrap();
-    let p = tmp.path().join("c.toml");
-    std::fs::write(&p, "[training]\nmax_steps = \"ten\"\n").unwrap();
-    let err = format!("{:#}", tolk::config::Config::from_file(&p).unwrap_err());
+    let err = read_config(tmp.path(), "[training]\nmax_steps = \"ten\"\n").unwrap_err();
+    let err = format!("{err:#}");
     assert!(err.contains("c.toml") && err.contains("line 2"), "{err}");
     assert!(err.contains("invalid type: string \"ten\""), "{err}");
 
@@ -70,13 +76,11 @@ fn a_mistyped_value_and_a_missing_file_are_errors_naming_them() {
 #[test]
 fn a_misspelt_distributed_backend_is_an_error_naming_its_line() {
     let tmp = tempfile::tempdir().unwrap();
-    let p = tmp.path().join("c.toml");
-    std::fs::write(&p, "[training]\ndistributed_backend = \"ncl\"\n").unwrap();
-    let err = format!("{:#}", tolk::config::Config::from_file(&p).unwrap_err());
+    let err = read_config(tmp.path(), "[training]\ndistributed_backend = \"ncl\"\n").unwrap_err();
+    let err = format!("{err:#}");
     assert!(err.contains("c.toml") && err.contains("line 2"), "{err}");
     assert!(err.contains("unknown variant `ncl`"), "{err}");
-    std::fs::write(&p, "[training]\ndistributed_backend = \"nccl\"\n").unwrap();
-    let config = tolk::config::Config::from_file(&p).unwrap();
+    let config = read_config(tmp.path(), "[training]\ndistributed_backend = \"nccl\"\n").unwrap();
     assert_eq!(
         config.training.distributed_backend,
         tolk::config::BackendSetting::Nccl
