@@ -28,8 +28,8 @@
 //! * a literal `'▁'` in the input is indistinguishable from a space and
 //!   decodes to `' '`;
 //! * the literal strings `<pad>`, `<unk>`, `<s>`, `</s>` in the input are
-//!   recognised as the special tokens; `<pad>`, `<s>`, `</s>` are then dropped
-//!   by [`SubwordModel::decode`];
+//!   ordinary text, encoded as the characters they are made of, never as the
+//!   special ids (only tolk inserts those);
 //! * no Unicode normalization: NFC and NFD spellings of the same text get
 //!   different segmentations (and a character seen only in one form may be
 //!   `<unk>` in the other).
@@ -238,7 +238,12 @@ impl SubwordModel {
     /// Wraps an existing tokenizer after checking that it knows the four
     /// special tokens with the fixed ids and that its ids are dense
     /// (`0..vocab_size`).
-    pub fn from_tokenizer(tokenizer: Tokenizer) -> anyhow::Result<Self> {
+    ///
+    /// The special tokens are never matched in input text: a user's literal `</s>` or
+    /// `<unk>` is encoded as the characters it is made of, like any other text (the ids are
+    /// for tolk to insert, not for text to smuggle in).
+    pub fn from_tokenizer(mut tokenizer: Tokenizer) -> anyhow::Result<Self> {
+        tokenizer.set_encode_special_tokens(true);
         for (id, token) in SPECIAL_TOKENS.iter().enumerate() {
             match tokenizer.token_to_id(token) {
                 Some(got) if got as usize == id => {}
@@ -441,6 +446,23 @@ mod tests {
         }
         assert_eq!(m.id_to_piece(-1), None);
         assert_eq!(m.id_to_piece(m.vocab_size() as i64), None);
+    }
+
+    #[test]
+    fn special_token_strings_in_text_are_text() {
+        // Train on text holding the characters `<`, `/`, `>` so they are in the alphabet.
+        let (mut train, _) = corpus();
+        train.push("a <b> c </d> e".into());
+        let m = train_bpe(&train, 1000, 2).unwrap();
+        for special in SPECIAL_TOKENS {
+            let text = format!("Ein Hund {special} läuft");
+            let ids = m.encode(&text).unwrap();
+            assert!(ids.iter().all(|&id| id > EOS_ID), "{text}: {ids:?}");
+            assert_eq!(m.decode(&ids).unwrap(), text);
+            let parsed = parse_tokenizer(&m.to_json().unwrap()).unwrap();
+            let loaded = SubwordModel::from_tokenizer(parsed).unwrap();
+            assert_eq!(loaded.encode(&text).unwrap(), ids);
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! `i-j` format (source index i, target index j) by taking the arg-max source position of each
 //! target token.
 
+use std::ops::Range;
+
 use serde::{Deserialize, Serialize};
 
 use crate::subword::{merge_to_words, EOS_TOKEN, META_SPACE};
@@ -77,6 +79,26 @@ impl AlignmentMatrix {
             .collect()
     }
 
+    /// Word links of a subword matrix, as byte ranges: for each target word, the source word
+    /// its attention weighted most (word-level [`AlignmentMatrix::hard`] of
+    /// [`AlignmentMatrix::merge_to_words`]), as `(range in source, range in target)`, where
+    /// words are the whitespace-separated words of `source` (the text the model read) and
+    /// `target` (the detokenised output). Empty when the word counts of the texts and of the
+    /// subwords disagree (a piece that is not a word of the text), so no link is ever wrong
+    /// by position.
+    pub fn word_links(&self, source: &str, target: &str) -> Vec<(Range<usize>, Range<usize>)> {
+        let words = self.merge_to_words();
+        let (src, tgt) = (word_ranges(source), word_ranges(target));
+        if src.len() != words.src_tokens.len() || tgt.len() != words.tgt_tokens.len() {
+            return Vec::new();
+        }
+        words
+            .hard()
+            .into_iter()
+            .map(|(i, j)| (src[i].clone(), tgt[j].clone()))
+            .collect()
+    }
+
     /// Pharaoh format: `"i-j i-j ..."` (source-target, 0-based).
     pub fn pharaoh(&self) -> String {
         self.hard()
@@ -85,6 +107,26 @@ impl AlignmentMatrix {
             .collect::<Vec<_>>()
             .join(" ")
     }
+}
+
+/// Byte ranges of the whitespace-separated words of `text`.
+fn word_ranges(text: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(s)) => {
+                out.push(s..i);
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push(s..text.len());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -114,5 +156,10 @@ mod tests {
         assert!((w.weights[1][1] - (0.8 + 0.9) / 2.0).abs() < 1e-6);
         assert!((w.weights[0][0] - 0.7).abs() < 1e-6);
         assert_eq!(w.pharaoh(), "0-0 1-1");
+        assert_eq!(
+            m.word_links("Ein Hunde", "A dogs"),
+            vec![(0..3, 0..1), (4..9, 2..6)]
+        );
+        assert!(m.word_links("Ein Hunde bellen", "A dogs").is_empty());
     }
 }

@@ -80,17 +80,15 @@ impl TranslateOptions {
         }
     }
 
-    /// Merges `overrides` over `config`. A beam size of 0 counts as 1, and n-best is clamped
-    /// to 1..=beam size.
+    /// Merges `overrides` over `config` and checks the result ([`TranslateOptions::validate`]
+    /// with [`SearchLimits::cli`], the widest bounds; a server checks its own per request).
     ///
-    /// Errors: [`Error::Input`] for a negative or non-finite length penalty or length ratio,
-    /// or a zero batch budget.
+    /// Errors: [`Error::Input`] as [`TranslateOptions::validate`].
     pub fn resolve(config: &DecodingConfig, overrides: &TranslateOverrides) -> Result<Self, Error> {
-        let beam_size = overrides.beam_size.unwrap_or(config.beam_size).max(1);
         let opts = Self {
-            beam_size,
+            beam_size: overrides.beam_size.unwrap_or(config.beam_size),
             length_penalty: overrides.length_penalty.unwrap_or(config.length_penalty),
-            nbest: overrides.nbest.unwrap_or(1).clamp(1, beam_size),
+            nbest: overrides.nbest.unwrap_or(1),
             max_len_ratio: overrides.max_len_ratio.unwrap_or(config.max_len_ratio),
             batch_tokens: overrides.batch_tokens.unwrap_or(config.batch_tokens),
             max_input_subwords: overrides
@@ -102,21 +100,82 @@ impl TranslateOptions {
             fused_kernels: overrides.fused_kernels.unwrap_or(config.fused_kernels),
             replace_unk: overrides.replace_unk,
         };
-        let non_negative = |name: &str, v: f64| {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err(Error::Input(format!(
-                    "{name} {v} must be a finite number ≥ 0"
-                )))
-            }
-        };
-        non_negative("length penalty", opts.length_penalty)?;
-        non_negative("max length ratio", opts.max_len_ratio)?;
-        if opts.batch_tokens == 0 {
-            return Err(Error::Input("batch_tokens must be at least 1".into()));
-        }
+        opts.validate(&SearchLimits::cli())?;
         Ok(opts)
+    }
+
+    /// Checks the search settings against `limits`: the one rule the CLI, the server and the
+    /// library share (nothing is clamped silently).
+    ///
+    /// Errors: [`Error::Input`] naming the setting for a beam size outside
+    /// `1..=limits.max_beam_size`, an n-best outside `1..=limits.max_nbest` or above the beam
+    /// size, a negative or non-finite length penalty, a length ratio that is not a finite
+    /// number > 0, or a zero batch budget.
+    pub fn validate(&self, limits: &SearchLimits) -> Result<(), Error> {
+        let fail = |m: String| Err(Error::Input(m));
+        if !(1..=limits.max_beam_size).contains(&self.beam_size) {
+            return fail(format!(
+                "beam size {} must be between 1 and {}",
+                self.beam_size, limits.max_beam_size
+            ));
+        }
+        if !(1..=limits.max_nbest).contains(&self.nbest) {
+            return fail(format!(
+                "n-best {} must be between 1 and {}",
+                self.nbest, limits.max_nbest
+            ));
+        }
+        if self.nbest > self.beam_size {
+            return fail(format!(
+                "n-best {} must not exceed the beam size {}",
+                self.nbest, self.beam_size
+            ));
+        }
+        if !(self.length_penalty.is_finite() && self.length_penalty >= 0.0) {
+            return fail(format!(
+                "length penalty {} must be a finite number >= 0",
+                self.length_penalty
+            ));
+        }
+        if !(self.max_len_ratio.is_finite() && self.max_len_ratio > 0.0) {
+            return fail(format!(
+                "max length ratio {} must be a finite number > 0",
+                self.max_len_ratio
+            ));
+        }
+        if self.batch_tokens == 0 {
+            return fail("batch_tokens must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// Bounds on what one call may ask of search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchLimits {
+    /// Largest beam size. Default 16 for the server; the CLI allows more
+    /// ([`SearchLimits::cli`]).
+    pub max_beam_size: usize,
+    /// Most hypotheses per sentence. Default 8.
+    pub max_nbest: usize,
+}
+
+impl Default for SearchLimits {
+    fn default() -> Self {
+        Self {
+            max_beam_size: 16,
+            max_nbest: 8,
+        }
+    }
+}
+
+impl SearchLimits {
+    /// The CLI's bounds: beams and n-best lists up to 256, for research on search itself.
+    pub fn cli() -> Self {
+        Self {
+            max_beam_size: 256,
+            max_nbest: 256,
+        }
     }
 }
 
@@ -134,7 +193,7 @@ mod tests {
         let o = TranslateOverrides {
             beam_size: Some(3),
             length_penalty: Some(0.2),
-            nbest: Some(9),
+            nbest: Some(3),
             ..Default::default()
         };
         let opts = TranslateOptions::resolve(&config, &o).unwrap();
@@ -142,6 +201,22 @@ mod tests {
             (opts.beam_size, opts.length_penalty, opts.nbest),
             (3, 0.2, 3)
         );
+        for (beam, nbest, message) in [
+            (3, 300, "n-best 300 must be between 1 and 256"),
+            (3, 4, "n-best 4 must not exceed the beam size 3"),
+            (0, 1, "beam size 0 must be between 1 and 256"),
+            (2, 0, "n-best 0 must be between 1 and 256"),
+        ] {
+            let o = TranslateOverrides {
+                beam_size: Some(beam),
+                nbest: Some(nbest),
+                ..Default::default()
+            };
+            assert!(matches!(
+                TranslateOptions::resolve(&config, &o),
+                Err(Error::Input(m)) if m == message
+            ));
+        }
         let bad = TranslateOverrides {
             length_penalty: Some(-1.0),
             ..Default::default()

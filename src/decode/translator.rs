@@ -13,8 +13,9 @@ use super::alignment::AlignmentMatrix;
 use super::beam::{beam_search, BeamConfig};
 use super::ensemble::Ensemble;
 use super::greedy::greedy_search;
-use super::hypothesis::Hypothesis;
+use super::hypothesis::{length_penalty, Hypothesis};
 use super::options::{TranslateOptions, TranslateOverrides};
+use super::prepare::{prepare_sources, PreparedSource, Truncation};
 use super::shortlist::LexicalShortlist;
 use super::step_model::StepModel;
 use crate::artifacts::{LoadedModel, ModelDir};
@@ -34,18 +35,6 @@ pub struct Translation {
     /// Set when the source was longer than `max_input_subwords` and cut to it.
     pub truncation: Option<Truncation>,
 }
-
-/// A source cut to the subword limit before search.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Truncation {
-    /// Subwords of the whole source.
-    pub original: usize,
-    /// Subwords searched (the first ones).
-    pub kept: usize,
-}
-
-/// Per source: where it was cut, if it was.
-type Truncations = Vec<Option<Truncation>>;
 
 impl Translation {
     /// The translation of an empty (or whitespace-only) source: no text, no model run.
@@ -226,6 +215,31 @@ impl<M: StepModel> Translator<M> {
         sources: &[S],
         opts: &TranslateOptions,
     ) -> Result<Vec<Vec<Translation>>, Error> {
+        let prepared = self.prepare(sources, opts)?;
+        self.translate_prepared(&prepared, opts)
+    }
+
+    /// `sources` encoded and cut for `opts` ([`prepare_sources`]): what a queue holds before
+    /// [`Translator::translate_prepared`] searches it.
+    ///
+    /// Errors: [`Error::Input`] for text the subword model rejects.
+    pub fn prepare<S: AsRef<str>>(
+        &self,
+        sources: &[S],
+        opts: &TranslateOptions,
+    ) -> Result<Vec<PreparedSource>, Error> {
+        prepare_sources(&self.src_subwords, sources, opts.max_input_subwords)
+    }
+
+    /// Translates sources prepared by [`Translator::prepare`] (or [`prepare_sources`] with
+    /// this translator's source subword model) with `opts`, as [`Translator::translate_with`].
+    ///
+    /// Errors: [`Error::Input`] when `opts` asks for a shortlist this translator lacks.
+    pub fn translate_prepared(
+        &self,
+        sources: &[PreparedSource],
+        opts: &TranslateOptions,
+    ) -> Result<Vec<Vec<Translation>>, Error> {
         let shortlist = if opts.shortlist {
             Some(self.shortlist.as_ref().ok_or_else(|| {
                 Error::Input("the shortlist was asked for but this translator has none".into())
@@ -234,53 +248,73 @@ impl<M: StepModel> Translator<M> {
             None
         };
         let mut out: Vec<Vec<Translation>> = vec![Vec::new(); sources.len()];
-        let mut todo = Vec::with_capacity(sources.len());
-        for (i, source) in sources.iter().enumerate() {
-            if source.as_ref().trim().is_empty() {
-                out[i] = vec![Translation::empty(opts.keep_attention)];
-            } else {
-                todo.push(i);
-            }
-        }
-        let texts: Vec<&str> = todo.iter().map(|&i| sources[i].as_ref()).collect();
-        let (ids, truncations) = self.encode_sources(&texts, opts.max_input_subwords)?;
-        let lengths: Vec<usize> = ids.iter().map(|s| s.len() + 1).collect();
+        let todo: Vec<usize> = (0..sources.len())
+            .filter(|&i| {
+                let blank = sources[i].is_blank();
+                if blank {
+                    out[i] = vec![Translation::empty(opts.keep_attention)];
+                }
+                !blank
+            })
+            .collect();
+        let lengths: Vec<usize> = todo.iter().map(|&i| sources[i].cost()).collect();
         for batch in plan_inference(&lengths, opts.batch_tokens) {
-            let srcs: Vec<&[i64]> = batch.iter().map(|&k| ids[k].as_slice()).collect();
-            let max_len: Vec<usize> = batch
-                .iter()
-                .map(|&k| (opts.max_len_ratio * ids[k].len() as f64) as usize + 5)
-                .collect();
-            let candidates = shortlist.map(|s| s.candidates(&srcs));
-            // UNK replacement reads the attention, kept for it alone if not asked for.
-            let search_opts = TranslateOptions {
-                keep_attention: opts.keep_attention || opts.replace_unk,
-                ..*opts
-            };
-            let hyps = crate::kernels::with_fused(opts.fused_kernels, || {
-                self.search(&srcs, &max_len, &search_opts, candidates.as_deref())
-            })?;
-            for (&k, hs) in batch.iter().zip(hyps) {
-                out[todo[k]] = hs
+            let indices: Vec<usize> = batch.iter().map(|&k| todo[k]).collect();
+            let items: Vec<&PreparedSource> = indices.iter().map(|&i| &sources[i]).collect();
+            let hyps = self.search_batch(&items, opts, shortlist)?;
+            for (&k, hs) in indices.iter().zip(hyps) {
+                out[k] = hs
                     .into_iter()
-                    .map(|mut h| {
-                        let mut text = self.tgt_subwords.decode(&h.tokens)?;
-                        if opts.replace_unk {
-                            text = self.unk_replaced(&text, &h, &ids[k], texts[k]);
-                            if !opts.keep_attention {
-                                h.attention = None;
-                            }
-                        }
-                        Ok(Translation {
-                            text,
-                            hypothesis: h,
-                            truncation: truncations[k],
-                        })
-                    })
+                    .map(|h| self.finish(h, &sources[k], opts))
                     .collect::<Result<_, Error>>()?;
             }
         }
         Ok(out)
+    }
+
+    /// Searches one batch of prepared sources.
+    fn search_batch(
+        &self,
+        batch: &[&PreparedSource],
+        opts: &TranslateOptions,
+        shortlist: Option<&LexicalShortlist>,
+    ) -> Result<Vec<Vec<Hypothesis>>, Error> {
+        let srcs: Vec<&[i64]> = batch.iter().map(|s| s.ids.as_slice()).collect();
+        let max_len: Vec<usize> = srcs
+            .iter()
+            .map(|s| (opts.max_len_ratio * s.len() as f64) as usize + 5)
+            .collect();
+        let candidates = shortlist.map(|s| s.candidates(&srcs));
+        // UNK replacement reads the attention, kept for it alone if not asked for.
+        let search_opts = TranslateOptions {
+            keep_attention: opts.keep_attention || opts.replace_unk,
+            ..*opts
+        };
+        crate::kernels::with_fused(opts.fused_kernels, || {
+            self.search(&srcs, &max_len, &search_opts, candidates.as_deref())
+        })
+    }
+
+    /// A hypothesis of `source` as a [`Translation`]: detokenised, `<unk>`s replaced when
+    /// asked for.
+    fn finish(
+        &self,
+        mut h: Hypothesis,
+        source: &PreparedSource,
+        opts: &TranslateOptions,
+    ) -> Result<Translation, Error> {
+        let mut text = self.tgt_subwords.decode(&h.tokens)?;
+        if opts.replace_unk {
+            text = self.unk_replaced(&text, &h, &source.ids, &source.text);
+            if !opts.keep_attention {
+                h.attention = None;
+            }
+        }
+        Ok(Translation {
+            text,
+            hypothesis: h,
+            truncation: source.truncation,
+        })
     }
 
     /// `text` of hypothesis `h` with its `<unk>`s replaced from the source (`src_ids`, the
@@ -291,30 +325,6 @@ impl<M: StepModel> Translator<M> {
             .map(|&id| self.src_subwords.id_to_piece(id).unwrap_or_default())
             .collect();
         super::unk::replace_unk(text, &h.tokens, h.attention.as_deref(), &pieces, source)
-    }
-
-    /// Subword ids of `texts`, each cut to `limit` subwords (0 = no limit), and where a text
-    /// was cut.
-    fn encode_sources(
-        &self,
-        texts: &[&str],
-        limit: usize,
-    ) -> Result<(Vec<Vec<i64>>, Truncations), Error> {
-        let mut ids = self.src_subwords.encode_batch(texts)?;
-        let truncations = ids
-            .iter_mut()
-            .map(|s| {
-                (limit > 0 && s.len() > limit).then(|| {
-                    let original = s.len();
-                    s.truncate(limit);
-                    Truncation {
-                        original,
-                        kept: limit,
-                    }
-                })
-            })
-            .collect();
-        Ok((ids, truncations))
     }
 
     /// Greedy (beam size 1) or beam search over one batch of subword sequences.
@@ -329,7 +339,17 @@ impl<M: StepModel> Translator<M> {
         let keep = opts.keep_attention;
         if opts.beam_size <= 1 {
             let hyps = greedy_search(&self.model, &src, &src_len, max_len, keep, candidates);
-            return Ok(hyps.into_iter().map(|h| vec![h]).collect());
+            // The same score as beam search ranks by: log-probability over the GNMT length
+            // penalty of the output length, `</s>` included when it was produced.
+            return Ok(hyps
+                .into_iter()
+                .zip(max_len)
+                .map(|(mut h, &limit)| {
+                    let length = (h.tokens.len() + 1).min(limit);
+                    h.score = h.log_prob / length_penalty(length, opts.length_penalty);
+                    vec![h]
+                })
+                .collect());
         }
         let cfg = BeamConfig {
             beam_size: opts.beam_size,
