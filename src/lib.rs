@@ -16,6 +16,10 @@
 //! - [`distributed`]: data-parallel training on c10d (Gloo): the world from `torchrun`'s
 //!   variables, the process group, gradient buckets.
 //! - [`train`]: loss, objective, optimiser, schedule, training state, one update, the loop.
+//! - [`document`]: running text (paragraphs, lines, several sentences) split into sentences
+//!   and put back in its layout.
+//! - [`detect`]: language detection for `source = auto`.
+//! - [`html`]: translating the text of an HTML fragment, markup kept.
 //! - [`metrics`]: BLEU and chrF exactly as sacreBLEU 2.x computes them.
 //! - [`plot`]: attention heatmaps and learning curves.
 //! - [`serve`]: the HTTP server (LibreTranslate and native APIs, dynamic batching, metrics,
@@ -32,8 +36,11 @@ pub mod batch;
 pub mod config;
 pub mod data;
 pub mod decode;
+pub mod detect;
 pub mod distributed;
+pub mod document;
 pub mod error;
+pub mod html;
 pub mod kernels;
 pub mod metrics;
 pub mod model;
