@@ -84,11 +84,7 @@ fn app(policy: BatchPolicy, limits: Limits) -> (Router, Arc<ModelPool>) {
     };
     let metrics = Arc::new(ServerMetrics::new());
     let pool = Arc::new(ModelPool::start(&[spec], policy, metrics.clone()).unwrap());
-    let state = AppState {
-        pool: pool.clone(),
-        limits,
-        metrics,
-    };
+    let state = AppState::new(pool.clone(), limits, metrics, &[]).unwrap();
     (router(state), pool)
 }
 
@@ -230,8 +226,15 @@ async fn native_api_gives_nbest_scores_tokens_and_alignments() {
     let translations = r["translations"].as_array().unwrap();
     assert_eq!(translations.len(), 2);
     for tr in translations {
-        let hyps = tr["hypotheses"].as_array().unwrap();
+        // One sentence per text: the text's n-best list is its sentence's.
+        let sentences = tr["sentences"].as_array().unwrap();
+        assert_eq!(sentences.len(), 1);
+        let hyps = sentences[0]["hypotheses"].as_array().unwrap();
         assert_eq!(hyps.len(), 3);
+        let text_hyps = tr["hypotheses"].as_array().unwrap();
+        for (t, h) in text_hyps.iter().zip(hyps) {
+            assert_eq!((&t["text"], &t["score"]), (&h["text"], &h["score"]));
+        }
         let scores: Vec<f64> = hyps.iter().map(|h| h["score"].as_f64().unwrap()).collect();
         assert!(
             scores.windows(2).all(|w| w[0] >= w[1]),
@@ -267,7 +270,7 @@ async fn native_api_gives_nbest_scores_tokens_and_alignments() {
     )
     .await
     .json();
-    let best = &hard["translations"][0]["hypotheses"][0];
+    let best = &hard["translations"][0]["sentences"][0]["hypotheses"][0];
     assert_eq!(best["text"], json!(t.expected[0]));
     let pharaoh = best["alignment"].as_str().unwrap();
     let re = regex::Regex::new(r"^(\d+-\d+( \d+-\d+)*)?$").unwrap();
@@ -364,8 +367,8 @@ async fn bad_requests_get_400_or_413_with_a_message() {
             "q must be a string or a list",
         ),
         (
-            json!({"q": "x", "source": "de", "target": "en", "format": "html"}),
-            "format \"html\" is not supported",
+            json!({"q": "x", "source": "de", "target": "en", "format": "xml"}),
+            "format \"xml\" must be text or html",
         ),
         (
             json!({"q": "x", "source": "de", "target": "en", "alternatives": 10000}),
@@ -388,15 +391,15 @@ async fn bad_requests_get_400_or_413_with_a_message() {
     let native: Vec<(Value, &str)> = vec![
         (
             json!({"src": "x", "beam_size": 2, "n_best": 3}),
-            "n_best 3 must not exceed beam_size 2",
+            "n-best 3 must not exceed the beam size 2",
         ),
         (
             json!({"src": "x", "beam_size": 0}),
-            "beam_size 0 must be between 1 and 16",
+            "beam size 0 must be between 1 and 16",
         ),
         (
             json!({"src": "x", "length_penalty": -1}),
-            "length_penalty -1 must be a finite number",
+            "length penalty -1 must be a finite number",
         ),
         (
             json!({"src": "x", "alignment": "both"}),
@@ -406,7 +409,8 @@ async fn bad_requests_get_400_or_413_with_a_message() {
             json!({"src": "x", "model": "other"}),
             "no model named \"other\"",
         ),
-        (json!({"text": "x"}), "missing src parameter"),
+        (json!({"text": "x"}), "unknown field \"text\""),
+        (json!({"beam_size": 2}), "missing src parameter"),
     ];
     for (body, message) in native {
         let r = post_json(&app, "/v1/translate", body.clone()).await;
@@ -746,4 +750,267 @@ async fn a_long_request_does_not_starve_a_short_one() {
         "only {left} sentences of the long request left: the short one waited"
     );
     assert_eq!(long_request.await.unwrap().status, StatusCode::OK);
+}
+
+/// The native answer for `src` alone with the request's other fields.
+async fn native_alone(app: &Router, src: &str, extra: &Value) -> Value {
+    let mut body = extra.clone();
+    body["src"] = json!(src);
+    let r = post_json(app, "/v1/translate", body).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    r.json()["translations"][0].clone()
+}
+
+#[tokio::test]
+async fn running_text_is_translated_sentence_by_sentence_in_its_layout() {
+    let t = trained();
+    let app = default_app();
+    // Three lines, a blank line, leading spaces and two sentences on one line.
+    let text = format!(
+        "{}.\n{}. Der hund läuft.\n\n  {}\n",
+        t.lines[0], t.lines[1], t.lines[2]
+    );
+    let extra = json!({"beam_size": 3, "n_best": 2, "alignment": "soft"});
+    let whole = native_alone(&app, &text, &extra).await;
+    let sentences = whole["sentences"].as_array().unwrap();
+    assert_eq!(sentences.len(), 4, "{whole}");
+    let chars: Vec<char> = text.chars().collect();
+    let mut expected = String::new();
+    let mut at = 0;
+    for s in sentences {
+        let source = s["source"].as_str().unwrap();
+        let (start, end) = (
+            s["start"].as_u64().unwrap() as usize,
+            s["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(chars[start..end].iter().collect::<String>(), source);
+        // Each sentence gets exactly what it gets alone: the same hypotheses (texts and
+        // subwords), with scores and attention equal up to float rounding (the batch it
+        // shares with the other sentences pads differently).
+        let alone = native_alone(&app, source, &extra).await;
+        assert_same_hypotheses(
+            &s["hypotheses"],
+            &alone["sentences"][0]["hypotheses"],
+            source,
+        );
+        expected.extend(&chars[at..start]);
+        expected.push_str(s["hypotheses"][0]["text"].as_str().unwrap());
+        at = end;
+    }
+    expected.extend(&chars[at..]);
+    assert_eq!(whole["hypotheses"][0]["text"], json!(expected));
+    assert_eq!(expected.matches('\n').count(), 4);
+    // The LibreTranslate API gives the same text (the model's default beam, one hypothesis).
+    let libre = post_json(
+        &app,
+        "/translate",
+        json!({"q": [&text, "", "\n"], "source": "de", "target": "en"}),
+    )
+    .await
+    .json();
+    let plain = native_alone(&app, &text, &json!({})).await;
+    assert_eq!(
+        libre["translatedText"],
+        json!([plain["hypotheses"][0]["text"], "", "\n"])
+    );
+}
+
+#[tokio::test]
+async fn special_token_strings_in_text_are_text_in_both_apis() {
+    let t = trained();
+    let app = default_app();
+    let src = format!("{} </s> <unk> <pad> <s> hund", t.lines[0]);
+    let native = native_alone(&app, &src, &json!({"alignment": "soft"})).await;
+    let tokens = native["sentences"][0]["hypotheses"][0]["alignment"]["src_tokens"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let (last, rest) = tokens.split_last().unwrap();
+    assert_eq!(last, "</s>");
+    for special in ["</s>", "<pad>", "<s>"] {
+        assert!(
+            !rest.contains(&json!(special)),
+            "{special} as one token: {tokens:?}"
+        );
+    }
+    // The tiny vocabulary has no `<`, `>` or `/` (those become `<unk>`, one per unknown
+    // character), but the letters of the typed `<unk>` are its own pieces.
+    let pieces: String = rest.iter().map(|t| t.as_str().unwrap()).collect();
+    assert!(
+        pieces.contains("unk") && pieces.contains("pad"),
+        "{tokens:?}"
+    );
+    let libre = post_json(
+        &app,
+        "/translate",
+        json!({"q": src, "source": "de", "target": "en"}),
+    )
+    .await
+    .json();
+    let plain = native_alone(&app, &src, &json!({})).await;
+    assert_eq!(libre["translatedText"], plain["hypotheses"][0]["text"]);
+}
+
+#[tokio::test]
+async fn detection_answers_detect_and_routes_auto_or_refuses_it() {
+    let app = default_app();
+    let english = "A man in a blue shirt is riding his bicycle down the street.";
+    let german = "Ein Mann in einem blauen Hemd fährt mit dem Fahrrad die Straße entlang.";
+    let d = post_json(&app, "/detect", json!({"q": english}))
+        .await
+        .json();
+    assert_eq!(d[0]["language"], "en", "{d}");
+    let confidence = d[0]["confidence"].as_f64().unwrap();
+    assert!(confidence > 50.0 && confidence <= 100.0, "{d}");
+    // English sent with source=auto to a de->en-only server: refused, naming the language.
+    let r = post_json(
+        &app,
+        "/translate",
+        json!({"q": english, "source": "auto", "target": "en"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("English (en"), "{}", r.error());
+    let r = post_json(
+        &app,
+        "/v1/translate",
+        json!({"src": english, "source": "auto", "target": "en"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // German goes to the de->en model, with a real confidence.
+    let ok = post_json(
+        &app,
+        "/translate",
+        json!({"q": [german], "source": "auto", "target": "en"}),
+    )
+    .await
+    .json();
+    assert_eq!(ok["detectedLanguage"][0]["language"], "de", "{ok}");
+    assert!(ok["detectedLanguage"][0]["confidence"].as_f64().unwrap() > 50.0);
+    let native = post_json(
+        &app,
+        "/v1/translate",
+        json!({"src": german, "source": "auto", "target": "en"}),
+    )
+    .await
+    .json();
+    assert_eq!(native["detected"]["language"], "de");
+    assert_eq!(native["source"], "de");
+    let form = post(
+        &app,
+        "/detect",
+        "application/x-www-form-urlencoded",
+        "q=Guten+Morgen,+wie+geht+es+dir+heute?",
+    )
+    .await;
+    assert_eq!(form.json()[0]["language"], "de");
+}
+
+#[tokio::test]
+async fn libretranslate_completeness_settings_api_key_and_field_rules() {
+    let (app, _pool) = app(
+        BatchPolicy::default(),
+        Limits {
+            max_chars_per_text: 321,
+            ..Limits::default()
+        },
+    );
+    let s = get(&app, "/frontend/settings").await.json();
+    assert_eq!(s["charLimit"], 321);
+    assert_eq!(s["keyRequired"], false);
+    assert_eq!(s["language"]["source"]["code"], "auto");
+    assert_eq!(s["language"]["target"]["code"], "en");
+    // api_key is accepted by both APIs; LibreTranslate's endpoint ignores unknown fields as
+    // LibreTranslate does, the native API names them.
+    let libre = post_json(
+        &app,
+        "/translate",
+        json!({"q": "ein hund", "source": "de", "target": "en", "api_key": "k", "frobnicate": 1}),
+    )
+    .await;
+    assert_eq!(libre.status, StatusCode::OK);
+    let native = post_json(
+        &app,
+        "/v1/translate",
+        json!({"src": "ein hund", "api_key": "k"}),
+    )
+    .await;
+    assert_eq!(native.status, StatusCode::OK);
+    let unknown = post_json(&app, "/v1/translate", json!({"src": "ein hund", "beam": 3})).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(
+        unknown.error().contains("unknown field \"beam\""),
+        "{}",
+        unknown.error()
+    );
+}
+
+#[tokio::test]
+async fn html_keeps_markup_and_untranslatable_parts() {
+    let t = trained();
+    let app = default_app();
+    let script = "<script>if (a < b && c) { run(); }</script>";
+    let html = format!(
+        "<p class=\"x\">{} <b>{}</b> läuft.</p>{script}<pre>ein  hund</pre><p translate=\"no\">ein mann</p>",
+        t.lines[0], "hund"
+    );
+    let r = post_json(
+        &app,
+        "/translate",
+        json!({"q": html, "source": "de", "target": "en", "format": "html"}),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let out = r.json()["translatedText"].as_str().unwrap().to_string();
+    for kept in [
+        "<p class=\"x\">",
+        "<b>",
+        "</b>",
+        script,
+        "<pre>ein  hund</pre>",
+        "<p translate=\"no\">ein mann</p>",
+    ] {
+        assert_eq!(out.matches(kept).count(), 1, "{kept} in {out}");
+    }
+    let native = post_json(
+        &app,
+        "/v1/translate",
+        json!({"src": html, "format": "html"}),
+    )
+    .await
+    .json();
+    assert_eq!(
+        native["translations"][0]["hypotheses"][0]["text"],
+        json!(out)
+    );
+    let bad = post_json(
+        &app,
+        "/translate",
+        json!({"q": "x", "source": "de", "target": "en", "format": "pdf"}),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+/// Two n-best lists with the same texts and subwords, scores within 1e-4.
+fn assert_same_hypotheses(a: &Value, b: &Value, what: &str) {
+    let (a, b) = (a.as_array().unwrap(), b.as_array().unwrap());
+    let texts = |l: &[Value]| -> Vec<String> { l.iter().map(|h| h["text"].to_string()).collect() };
+    assert_eq!(texts(a), texts(b), "{what}");
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!(x["tokens"], y["tokens"], "{what}");
+        let (sx, sy) = (x["score"].as_f64().unwrap(), y["score"].as_f64().unwrap());
+        assert!((sx - sy).abs() < 1e-4, "{what}: score {sx} vs {sy}");
+    }
 }

@@ -11,7 +11,7 @@ use std::time::Instant;
 use super::job::{HypothesisOut, SentenceOut};
 use super::metrics::ServerMetrics;
 use super::queue::{BatchItem, WorkQueue};
-use crate::decode::{Translation, Translator};
+use crate::decode::{PreparedSource, Translation, Translator};
 use crate::error::Error;
 
 /// Runs batches until the queue is closed and drained.
@@ -65,15 +65,15 @@ fn translate(translator: &Translator, batch: &[BatchItem]) -> Result<Vec<Sentenc
     let mut options = batch[0].0.options;
     // The queue already cut the batch to max_batch_tokens: search it as one batch.
     options.batch_tokens = usize::MAX;
-    let texts: Vec<&str> = batch
+    let sources: Vec<PreparedSource> = batch
         .iter()
-        .map(|(job, i)| job.texts[*i].as_str())
+        .map(|(job, i)| job.sources[*i].clone())
         .collect();
-    let translations = translator.translate_with(&texts, &options)?;
-    texts
+    let translations = translator.translate_prepared(&sources, &options)?;
+    sources
         .iter()
         .zip(translations)
-        .map(|(text, hyps)| answer(translator, text, hyps))
+        .map(|(source, hyps)| answer(translator, &source.text, hyps))
         .collect()
 }
 

@@ -85,6 +85,17 @@ fn decode(part: &[u8]) -> Result<String, ApiError> {
 /// Typed access to [`Fields`], accepting numbers written as strings (form bodies have only
 /// strings).
 impl Fields {
+    /// Checks that every field is one of `known`. Errors (400): the first unknown field, named.
+    pub fn only(&self, known: &[&str]) -> Result<(), ApiError> {
+        match self.0.keys().find(|k| !known.contains(&k.as_str())) {
+            None => Ok(()),
+            Some(k) => Err(ApiError::bad_request(format!(
+                "Invalid request: unknown field {k:?} (known: {})",
+                known.join(", ")
+            ))),
+        }
+    }
+
     /// A string field. Errors (400): present but not a string.
     pub fn string(&self, key: &str) -> Result<Option<String>, ApiError> {
         match self.0.get(key) {

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use tokio::sync::oneshot;
 
-use crate::decode::{AlignmentMatrix, TranslateOptions, Truncation};
+use crate::decode::{AlignmentMatrix, PreparedSource, TranslateOptions, Truncation};
+use crate::document::{nbest_rows, Document};
+use crate::error::Error;
 
 /// One hypothesis of one text, as the APIs report it.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +34,60 @@ pub struct SentenceOut {
     pub truncation: Option<Truncation>,
 }
 
+/// One running text of a request: its layout and sentences, and each sentence's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextOut {
+    /// The text as segmented.
+    pub document: Document,
+    /// One answer per sentence of `document`, in order.
+    pub sentences: Vec<SentenceOut>,
+}
+
+/// One hypothesis of a whole text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextHypothesis {
+    /// The text with each sentence translated, its layout kept.
+    pub text: String,
+    /// Sum of the sentences' scores (nats).
+    pub score: f64,
+    /// Sum of the sentences' log-probabilities (nats).
+    pub log_prob: f64,
+}
+
+impl TextOut {
+    /// The text's n-best list ([`nbest_rows`]): row k joins each sentence's k-th hypothesis
+    /// (its last when it has fewer) in the original layout. A text without sentences has one
+    /// hypothesis: itself (its whitespace), scored 0.
+    ///
+    /// Errors: [`Error::Internal`] if the answers do not match the sentences.
+    pub fn hypotheses(&self) -> Result<Vec<TextHypothesis>, Error> {
+        let lists: Vec<&[HypothesisOut]> = self
+            .sentences
+            .iter()
+            .map(|s| s.hypotheses.as_slice())
+            .collect();
+        let owned: Vec<Vec<&HypothesisOut>> = lists.iter().map(|l| l.iter().collect()).collect();
+        let rows = nbest_rows(&owned);
+        if rows.is_empty() {
+            return Ok(vec![TextHypothesis {
+                text: self.document.assemble::<&str>(&[])?,
+                score: 0.0,
+                log_prob: 0.0,
+            }]);
+        }
+        rows.into_iter()
+            .map(|row| {
+                let texts: Vec<&str> = row.iter().map(|h| h.text.as_str()).collect();
+                Ok(TextHypothesis {
+                    text: self.document.assemble(&texts)?,
+                    score: row.iter().map(|h| h.score).sum(),
+                    log_prob: row.iter().map(|h| h.log_prob).sum(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// What a request gets back: one answer per text in request order, or why it failed.
 pub type JobResult = Result<Vec<SentenceOut>, String>;
 
@@ -41,9 +97,9 @@ pub type JobResult = Result<Vec<SentenceOut>, String>;
 pub struct Job {
     /// Unique per server.
     pub(crate) id: u64,
-    /// The texts, in request order.
-    pub(crate) texts: Vec<String>,
-    /// Source subwords + 1 (`</s>`) per text, after the input cut: the batch cost measure.
+    /// The sentences, in request order, encoded and cut.
+    pub(crate) sources: Vec<PreparedSource>,
+    /// [`PreparedSource::cost`] per sentence: the batch cost measure.
     pub(crate) lengths: Vec<usize>,
     /// Options every text of this job is translated with; only jobs with equal options share a
     /// batch.
@@ -64,12 +120,12 @@ impl Job {
     /// A job and the receiver its answer arrives on (at once for a job without texts).
     pub(crate) fn new(
         id: u64,
-        texts: Vec<String>,
-        lengths: Vec<usize>,
+        sources: Vec<PreparedSource>,
         options: TranslateOptions,
     ) -> (Self, oneshot::Receiver<JobResult>) {
         let (tx, rx) = oneshot::channel();
-        let n = texts.len();
+        let n = sources.len();
+        let lengths = sources.iter().map(PreparedSource::cost).collect();
         let reply = if n == 0 {
             let _ = tx.send(Ok(Vec::new()));
             None
@@ -78,7 +134,7 @@ impl Job {
         };
         let job = Self {
             id,
-            texts,
+            sources,
             lengths,
             options,
             admitted: Instant::now(),
@@ -91,9 +147,9 @@ impl Job {
         (job, rx)
     }
 
-    /// Number of texts.
+    /// Number of sentences.
     pub(crate) fn len(&self) -> usize {
-        self.texts.len()
+        self.sources.len()
     }
 
     /// True once the request stopped waiting (answered, failed, timed out or disconnected).

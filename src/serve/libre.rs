@@ -1,5 +1,6 @@
-//! The LibreTranslate API (`POST /translate`, `GET /languages`), so that existing clients and
-//! plugins work unchanged. Request and response fields follow LibreTranslate 1.x.
+//! The LibreTranslate API (`POST /translate`, `POST /detect`, `GET /languages`,
+//! `GET /frontend/settings`), so that existing clients and plugins work unchanged. Request and
+//! response fields follow LibreTranslate 1.x.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,16 +11,22 @@ use serde_json::{json, Value};
 
 use super::body::Fields;
 use super::error::ApiError;
+use super::format::{self, Format};
 use super::model_pool::ServedModel;
 use super::state::{AppState, SearchRequest};
+use crate::detect::Detection;
 
-/// `POST /translate`: `q` (text or list), `source` (a code or `auto`), `target`, `format`
-/// (`text`; `html` is refused), `alternatives` (extra hypotheses per text, from the n-best
-/// list). Answers `{"translatedText": ..., "alternatives": ...}` with a string or a list as
-/// `q` was, and `detectedLanguage` for `source = auto`.
+/// `POST /translate`: `q` (a running text or a list of them), `source` (a code or `auto`),
+/// `target`, `format` (`text` or `html`), `alternatives` (extra hypotheses per text, from the
+/// n-best list), `api_key` (accepted, not checked); other fields are ignored, as LibreTranslate
+/// does. Every text is segmented into sentences and keeps its layout. Answers
+/// `{"translatedText": ..., "alternatives": ...}` with a string or a list as `q` was, and
+/// `detectedLanguage` (`{"confidence", "language"}`, per text) for `source = auto`: each text
+/// goes to the model of its detected language.
 ///
-/// Errors: 400 for a missing or malformed field, an unsupported pair or format, or a limit;
-/// 413, 429, 500, 504 as in [`AppState::translate`].
+/// Errors: 400 for a missing or malformed field, an unsupported pair or format, a text in a
+/// language no model takes (naming it), or a limit; 413, 429, 500, 504 as in
+/// [`AppState::translate_sentences`].
 pub async fn translate(
     State(app): State<AppState>,
     fields: Fields,
@@ -29,14 +36,7 @@ pub async fn translate(
     let (texts, is_list) = fields.texts("q")?.ok_or_else(|| missing("q"))?;
     let source = fields.string("source")?.ok_or_else(|| missing("source"))?;
     let target = fields.string("target")?.ok_or_else(|| missing("target"))?;
-    match fields.string("format")?.as_deref() {
-        None | Some("text") => {}
-        Some(f) => {
-            return Err(ApiError::bad_request(format!(
-                "Invalid request: format {f:?} is not supported (only \"text\")"
-            )))
-        }
-    }
+    let format = Format::parse(fields.string("format")?.as_deref())?;
     let alternatives = fields.count("alternatives")?.unwrap_or(0);
     let most = app.limits.max_nbest.saturating_sub(1);
     if alternatives > most {
@@ -44,32 +44,26 @@ pub async fn translate(
             "Invalid request: alternatives {alternatives} exceeds the limit ({most})"
         )));
     }
-    let model = find_model(&app, &source, &target)?;
-    let n_best = alternatives + 1;
-    let request = SearchRequest {
-        n_best: Some(n_best),
-        beam_size: Some(model.defaults.beam_size.max(n_best)),
-        ..Default::default()
-    };
-    let options = app.options(model, request)?;
-    let n = texts.len();
-    let answers = app.translate(model, texts, options).await?;
-    let best: Vec<Value> = answers
-        .iter()
-        .map(|a| json!(a.hypotheses.first().map_or("", |h| h.text.as_str())))
-        .collect();
-    let alts: Vec<Value> = answers
-        .iter()
-        .map(|a| {
-            json!(a
-                .hypotheses
-                .iter()
-                .skip(1)
-                .map(|h| &h.text)
-                .collect::<Vec<_>>())
-        })
-        .collect();
-    let detected = json!({ "confidence": 100.0, "language": model.source });
+    app.check_texts(&texts)?;
+    let routes = route_texts(&app, &texts, &source, &target)?;
+    let mut best = vec![Value::Null; texts.len()];
+    let mut alts = vec![Value::Null; texts.len()];
+    for (model, indices) in group_by_model(&routes) {
+        let n_best = alternatives + 1;
+        let request = SearchRequest {
+            n_best: Some(n_best),
+            beam_size: Some(model.defaults.beam_size.max(n_best)),
+            ..Default::default()
+        };
+        let options = app.options(model, request)?;
+        let group: Vec<String> = indices.iter().map(|&i| texts[i].clone()).collect();
+        let results = format::translate(&app, model, group, format, options).await?;
+        for (&i, r) in indices.iter().zip(results) {
+            best[i] = json!(r.hypotheses.first().map_or("", |h| h.text.as_str()));
+            let rest = r.hypotheses.iter().skip(1).map(|h| h.text.as_str());
+            alts[i] = json!(rest.take(alternatives).collect::<Vec<_>>());
+        }
+    }
     let one_or_list = |v: Vec<Value>| {
         if is_list {
             Value::Array(v)
@@ -82,29 +76,77 @@ pub async fn translate(
         out["alternatives"] = one_or_list(alts);
     }
     if source == "auto" {
-        out["detectedLanguage"] = one_or_list(vec![detected; n]);
+        let detected = routes.iter().map(|(_, d)| json!(d)).collect();
+        out["detectedLanguage"] = one_or_list(detected);
     }
     Ok(Json(out))
 }
 
-/// The model for `source` → `target`; `auto` picks the only model into `target`.
-fn find_model<'a>(
+/// Per text: the model that translates it into `target`, and its detection for `auto`.
+type Route<'a> = (&'a Arc<ServedModel>, Option<Detection>);
+
+fn route_texts<'a>(
     app: &'a AppState,
+    texts: &[String],
     source: &str,
     target: &str,
-) -> Result<&'a Arc<ServedModel>, ApiError> {
-    let unsupported = || ApiError::bad_request(format!("{source}-{target} is not supported"));
-    if source == "auto" {
-        let mut into = app.pool.models().iter().filter(|m| m.target == target);
-        return match (into.next(), into.next()) {
-            (Some(m), None) => Ok(m),
-            (Some(_), Some(_)) => Err(ApiError::bad_request(format!(
-                "source auto is ambiguous: several models translate into {target}; name the source"
-            ))),
-            _ => Err(unsupported()),
-        };
+) -> Result<Vec<Route<'a>>, ApiError> {
+    if source != "auto" {
+        let model = app
+            .pool
+            .by_pair(source, target)
+            .ok_or_else(|| ApiError::bad_request(format!("{source}-{target} is not supported")))?;
+        return Ok(texts.iter().map(|_| (model, None)).collect());
     }
-    app.pool.by_pair(source, target).ok_or_else(unsupported)
+    texts
+        .iter()
+        .map(|t| app.model_for_auto(t, target).map(|(m, d)| (m, Some(d))))
+        .collect()
+}
+
+/// Text indices per model, models in order of first use.
+fn group_by_model<'a>(routes: &[Route<'a>]) -> Vec<(&'a Arc<ServedModel>, Vec<usize>)> {
+    let mut groups: Vec<(&Arc<ServedModel>, Vec<usize>)> = Vec::new();
+    for (i, (model, _)) in routes.iter().enumerate() {
+        match groups.iter_mut().find(|(m, _)| Arc::ptr_eq(m, model)) {
+            Some((_, list)) => list.push(i),
+            None => groups.push((model, vec![i])),
+        }
+    }
+    groups
+}
+
+/// `POST /detect`: `q` (a text) → `[{"language": "de", "confidence": 97.2}, ...]`, the
+/// candidates best first with their confidence in percent, as LibreTranslate answers; `[]`
+/// for a text without letters. `api_key` is accepted.
+///
+/// Errors: 400 for a missing or malformed `q`, or a text over the character limit.
+pub async fn detect(State(app): State<AppState>, fields: Fields) -> Result<Json<Value>, ApiError> {
+    let (texts, _) = fields
+        .texts("q")?
+        .ok_or_else(|| ApiError::bad_request("Invalid request: missing q parameter"))?;
+    app.check_texts(&texts)?;
+    Ok(Json(json!(app.detector.detect(&texts.join("\n")))))
+}
+
+/// `GET /frontend/settings`: what LibreTranslate's web UI and some clients read at start: the
+/// character limit, whether keys are needed, and the default languages.
+pub async fn frontend_settings(State(app): State<AppState>) -> Json<Value> {
+    let first = app.pool.models().first();
+    let target = first.map_or("en", |m| m.target.as_str());
+    Json(json!({
+        "charLimit": app.limits.max_chars_per_text,
+        "frontendTimeout": 500,
+        "apiKeys": false,
+        "keyRequired": false,
+        "suggestions": false,
+        "filesTranslation": false,
+        "supportedFilesFormat": [],
+        "language": {
+            "source": { "code": "auto", "name": "Auto Detect" },
+            "target": { "code": target, "name": language_name(target) },
+        },
+    }))
 }
 
 /// `GET /languages`: `[{"code", "name", "targets"}]`, one entry per source language of the

@@ -12,6 +12,7 @@
 pub(crate) mod batcher;
 pub mod body;
 pub mod error;
+pub mod format;
 pub mod job;
 pub mod libre;
 pub mod metrics;

@@ -15,7 +15,9 @@ use super::queue::{QueueError, WorkQueue};
 use super::settings::BatchPolicy;
 use crate::artifacts::ModelDir;
 use crate::config::Config;
-use crate::decode::{TranslateOptions, TranslateOverrides, Translator};
+use crate::decode::{
+    prepare_sources, PreparedSource, TranslateOptions, TranslateOverrides, Translator,
+};
 use crate::error::Error;
 use crate::subword::SubwordModel;
 
@@ -66,43 +68,29 @@ impl Drop for Ticket {
 }
 
 impl ServedModel {
-    /// Source subwords + 1 per text after the `max_input_subwords` cut: the measure batches
-    /// are cut by.
+    /// `texts` encoded and cut to `max_input_subwords` for this model's queue, by the rule
+    /// the translator owns ([`prepare_sources`]).
     ///
     /// Errors: [`Error::Input`] for text the subword model rejects.
-    pub fn lengths(
+    pub fn prepare(
         &self,
         texts: &[String],
         max_input_subwords: usize,
-    ) -> Result<Vec<usize>, Error> {
-        texts
-            .iter()
-            .map(|t| {
-                if t.trim().is_empty() {
-                    return Ok(1);
-                }
-                let n = self.src_subwords.encode(t)?.len();
-                Ok(if max_input_subwords > 0 {
-                    n.min(max_input_subwords)
-                } else {
-                    n
-                } + 1)
-            })
-            .collect()
+    ) -> Result<Vec<PreparedSource>, Error> {
+        prepare_sources(&self.src_subwords, texts, max_input_subwords)
     }
 
-    /// Queues `texts` (with their [`ServedModel::lengths`]) to be translated with `options`.
+    /// Queues `sources` ([`ServedModel::prepare`]) to be translated with `options`.
     ///
     /// Errors: see [`WorkQueue::submit`].
     pub fn submit(
         &self,
-        texts: Vec<String>,
-        lengths: Vec<usize>,
+        sources: Vec<PreparedSource>,
         options: TranslateOptions,
     ) -> Result<Ticket, QueueError> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let (job, answer) = Job::new(id, texts, lengths, options);
+        let (job, answer) = Job::new(id, sources, options);
         let job = Arc::new(job);
         self.queue.submit(job.clone())?;
         Ok(Ticket {

@@ -237,8 +237,14 @@ mod tests {
     fn job(id: u64, n: usize, beam: usize) -> Arc<Job> {
         let mut opts = TranslateOptions::greedy(1.5, 4000);
         opts.beam_size = beam;
-        let texts = (0..n).map(|i| format!("{id}.{i}")).collect();
-        Arc::new(Job::new(id, texts, vec![3; n], opts).0)
+        let sources = (0..n)
+            .map(|i| crate::decode::PreparedSource {
+                text: format!("{id}.{i}"),
+                ids: vec![4, 5],
+                truncation: None,
+            })
+            .collect();
+        Arc::new(Job::new(id, sources, opts).0)
     }
 
     fn policy() -> BatchPolicy {

@@ -24,7 +24,7 @@ use super::{libre, native, openapi, page};
 /// | route | what |
 /// |---|---|
 /// | `GET /` | the web page |
-/// | `POST /translate`, `GET /languages` | LibreTranslate API |
+/// | `POST /translate`, `POST /detect`, `GET /languages`, `GET /frontend/settings` | LibreTranslate API |
 /// | `POST /v1/translate`, `GET /v1/models` | native API |
 /// | `GET /health` | liveness, never waits on a queue |
 /// | `GET /metrics` | Prometheus (OpenMetrics text) |
@@ -39,6 +39,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(page::index))
         .route("/translate", post(libre::translate))
         .route("/languages", get(libre::languages))
+        .route("/detect", post(libre::detect))
+        .route("/frontend/settings", get(libre::frontend_settings))
         .route("/v1/translate", post(native::translate))
         .route("/v1/models", get(native::models))
         .route("/health", get(health))

@@ -19,6 +19,16 @@ pub struct Limits {
     pub request_timeout: Duration,
 }
 
+impl Limits {
+    /// The search bounds of these limits, for [`crate::decode::TranslateOptions::validate`].
+    pub fn search(&self) -> crate::decode::SearchLimits {
+        crate::decode::SearchLimits {
+            max_beam_size: self.max_beam_size,
+            max_nbest: self.max_nbest,
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {

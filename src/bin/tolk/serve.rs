@@ -80,6 +80,11 @@ pub struct Args {
     /// Seconds from admission to answer before 504.
     #[arg(long, default_value_t = Limits::default().request_timeout.as_secs_f64())]
     timeout_s: f64,
+    /// Languages `source=auto` and /detect choose among (ISO 639-1 codes, comma-separated);
+    /// the loaded models' source languages are always added. Default: cs, da, de, en, es, fi,
+    /// fr, it, nl, pl, pt, sk, sv.
+    #[arg(long, value_delimiter = ',')]
+    detect_languages: Vec<String>,
 }
 
 impl Args {
@@ -146,11 +151,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for m in pool.models() {
         tracing::info!(model = m.name, source = m.source, target = m.target, dir = %m.dir.display(), "model loaded");
     }
-    let state = AppState {
-        pool: pool.clone(),
-        limits,
-        metrics,
-    };
+    let state = AppState::new(pool.clone(), limits, metrics, &args.detect_languages)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
