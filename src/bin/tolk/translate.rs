@@ -1,18 +1,22 @@
 //! `tolk translate`.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use tolk::artifacts::model_dir::LAST;
+use tolk::artifacts::ModelDir;
+use tolk::config::Config;
 use tolk::data::{BadLinePolicy, CorpusError, InputLines};
 use tolk::decode::{AlignmentRecord, Ensemble, TranslateOverrides, Translation, Translator};
+use tolk::document::{nbest_rows, DocumentBatch};
 use tolk::model::Seq2Seq;
 use tolk::precision::PrecisionChoice;
 use tolk::runtime::{device_from, set_threads};
 
-/// Translate sentences (one per line) from a file or stdin to stdout.
+/// Translate sentences (one per line) from a file or stdin to stdout (or --output). On a
+/// terminal, each line is answered as soon as it is typed.
 #[derive(clap::Args)]
 pub struct Args {
     /// Model directory written by `tolk train`. Given more than once: an ensemble, one beam
@@ -38,9 +42,21 @@ pub struct Args {
     /// Beam size (1 = greedy); default from the model's config.
     #[arg(long)]
     beam: Option<usize>,
-    /// Print the N best hypotheses as `index ||| text ||| score`.
+    /// Print the N best hypotheses as `index ||| text ||| score` (at most the beam size). The
+    /// score, for greedy and beam search alike, is the log-probability (nats, `</s>`
+    /// included) over the GNMT length penalty ((5 + |Y|) / 6)^alpha, |Y| the output tokens
+    /// with `</s>`; with --split-sentences, the sum over the line's sentences.
     #[arg(long, default_value_t = 1)]
     nbest: usize,
+    /// Treat each input line as running text: split it into sentences (per-language
+    /// abbreviations, by the model's source language), translate them in one batch and join
+    /// the translations with the line's spacing. Still one output line per input line;
+    /// --alignments and --pharaoh then get one record per sentence.
+    #[arg(long)]
+    split_sentences: bool,
+    /// Write the translations to this file instead of stdout.
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
     /// GNMT length-penalty alpha; default from the model's config.
     #[arg(long)]
     alpha: Option<f64>,
@@ -159,18 +175,37 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(|_| Translator::load_ensemble(&args.model, checkpoint, device, &args.overrides()))
         .collect::<Result<Vec<_>, _>>()?;
     let threads_per_worker = (tch::get_num_threads().max(1) as usize / workers).max(1);
+    let language = source_language(&args.model[0])?;
     let mut input = InputLines::open(args.input.as_deref(), args.on_bad_line)?;
     let range = shard_range(&args, &mut input)?;
     let mut out = Outputs::create(&args)?;
     let started = std::time::Instant::now();
-    let (mut sentences, mut tokens) = (range.start, 0usize);
-    let chunk = args.chunk_lines.max(1);
+    let (mut lines_done, mut tokens) = (range.start, 0usize);
+    // Typed at a terminal: answer each line at once instead of waiting for a chunk.
+    let interactive = args.input.is_none() && std::io::stdin().is_terminal();
+    let chunk = if interactive {
+        1
+    } else {
+        args.chunk_lines.max(1)
+    };
     loop {
-        let (lines, error) = input.next_chunk(chunk.min(range.end - sentences));
-        let translations = translate_in_workers(&mut translators, &lines, threads_per_worker)?;
-        warn_truncated(&translations, sentences);
-        tokens += out.write(&translators[0], sentences, &lines, &translations)?;
-        sentences += lines.len();
+        let (lines, error) = input.next_chunk(chunk.min(range.end - lines_done));
+        let segmented = args
+            .split_sentences
+            .then(|| DocumentBatch::new(&lines, &language));
+        let sources = segmented
+            .as_ref()
+            .map_or_else(|| lines.clone(), |b| b.model_inputs());
+        let translations = translate_in_workers(&mut translators, &sources, threads_per_worker)?;
+        warn_truncated(&translations, lines_done, segmented.as_ref());
+        let chunk_out = Chunk {
+            offset: lines_done,
+            sources: &sources,
+            translations: &translations,
+            segmented: segmented.as_ref(),
+        };
+        tokens += out.write(&translators[0], &chunk_out)?;
+        lines_done += lines.len();
         match error {
             Some(e @ CorpusError::InvalidUtf8 { .. }) => {
                 bail!("{e} (--on-bad-line skip translates such a line as an empty line)")
@@ -178,12 +213,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Some(e) => return Err(e.into()),
             None => {}
         }
-        if lines.len() < chunk || sentences >= range.end {
+        if lines.len() < chunk || lines_done >= range.end {
             break;
         }
     }
     let secs = started.elapsed().as_secs_f64();
-    let sentences = sentences - range.start;
+    let sentences = lines_done - range.start;
     let translator = &translators[0];
     tracing::info!(
         sentences,
@@ -197,6 +232,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "translated"
     );
     Ok(())
+}
+
+/// The source language of the model in `dir` (from its config), which picks the sentence
+/// splitter's rules.
+fn source_language(dir: &std::path::Path) -> anyhow::Result<String> {
+    let config = Config::from_file(&ModelDir::new(dir).config())?;
+    Ok(config.data.language_pair().0)
 }
 
 /// The 0-based lines to translate: all (`0..usize::MAX`), or `--shard`'s range of the input
@@ -219,14 +261,27 @@ fn shard_range(args: &Args, input: &mut InputLines) -> anyhow::Result<std::ops::
 }
 
 /// Warns about each source cut to `max_input_subwords`, naming its 1-based line; `offset` is
-/// the number of lines before this chunk.
-fn warn_truncated(translations: &[Vec<Translation>], offset: usize) {
+/// the number of lines before this chunk; with `segmented`, the translations are per sentence.
+fn warn_truncated(
+    translations: &[Vec<Translation>],
+    offset: usize,
+    segmented: Option<&DocumentBatch>,
+) {
+    let line_of: Vec<usize> = match segmented {
+        Some(b) => b
+            .documents()
+            .iter()
+            .enumerate()
+            .flat_map(|(i, d)| std::iter::repeat_n(i, d.sentences().len()))
+            .collect(),
+        None => (0..translations.len()).collect(),
+    };
     for (i, hyps) in translations.iter().enumerate() {
         if let Some(t) = hyps.first().and_then(|h| h.truncation) {
             tracing::warn!(
                 "line {}: {} subwords, cut to the first {} (decoding.max_input_subwords / \
                  --max-input-subwords)",
-                offset + i + 1,
+                offset + line_of[i] + 1,
                 t.original,
                 t.kept
             );
@@ -234,14 +289,62 @@ fn warn_truncated(translations: &[Vec<Translation>], offset: usize) {
     }
 }
 
-/// Where translations go: stdout, plus the `--alignments` and `--pharaoh` files. Each chunk is
-/// flushed as soon as it is written.
+/// One chunk of input and its translations.
+struct Chunk<'a> {
+    /// 0-based index of its first line.
+    offset: usize,
+    /// What was translated: the lines, or their sentences with --split-sentences.
+    sources: &'a [String],
+    /// Hypotheses per source.
+    translations: &'a [Vec<Translation>],
+    /// The lines' sentences with --split-sentences.
+    segmented: Option<&'a DocumentBatch>,
+}
+
+impl Chunk<'_> {
+    /// Per line, its hypotheses as (text, score), best first: one line's own, or with
+    /// --split-sentences its sentences' joined row by row (scores summed).
+    fn line_hypotheses(&self) -> anyhow::Result<Vec<Vec<(String, f64)>>> {
+        let Some(batch) = self.segmented else {
+            return Ok(self
+                .translations
+                .iter()
+                .map(|hyps| {
+                    hyps.iter()
+                        .map(|h| (h.text.clone(), h.hypothesis.score))
+                        .collect()
+                })
+                .collect());
+        };
+        let groups = batch.regroup(self.translations.to_vec());
+        let mut out = Vec::with_capacity(groups.len());
+        for (doc, sentences) in batch.documents().iter().zip(&groups) {
+            let mut rows = Vec::new();
+            for row in nbest_rows(sentences) {
+                let texts: Vec<&str> = row.iter().map(|h| h.text.as_str()).collect();
+                let score = row.iter().map(|h| h.hypothesis.score).sum();
+                rows.push((doc.assemble(&texts)?, score));
+            }
+            if rows.is_empty() {
+                rows.push((doc.assemble::<&str>(&[])?, 0.0));
+            }
+            out.push(rows);
+        }
+        Ok(out)
+    }
+}
+
+/// Where translations go: stdout or --output, plus the `--alignments` and `--pharaoh` files.
+/// Each chunk is flushed as soon as it is written.
 struct Outputs {
-    stdout: BufWriter<std::io::StdoutLock<'static>>,
+    out: Box<dyn Write>,
     nbest: bool,
     json: Option<BufWriter<File>>,
     pharaoh: Option<BufWriter<File>>,
     word_level: bool,
+    /// Records written to the alignment files so far (their `index` with
+    /// --split-sentences, where they are per sentence).
+    records: usize,
 }
 
 impl Outputs {
@@ -251,58 +354,62 @@ impl Outputs {
                 File::create(p).with_context(|| format!("creating {}", p.display()))?,
             ))
         };
+        let out: Box<dyn Write> = match &args.output {
+            Some(p) => Box::new(create(p)?),
+            None => Box::new(BufWriter::new(std::io::stdout().lock())),
+        };
         Ok(Self {
-            stdout: BufWriter::new(std::io::stdout().lock()),
+            out,
             nbest: args.nbest > 1,
             json: args.alignments.as_ref().map(create).transpose()?,
             pharaoh: args.pharaoh.as_ref().map(create).transpose()?,
             word_level: args.word_level,
+            records: 0,
         })
     }
 
-    /// Writes one chunk whose first sentence has 0-based index `offset`: the best hypothesis
-    /// per line, or with n-best every hypothesis as `index ||| text ||| score`; then the
-    /// alignments of the best hypotheses. Returns the output tokens of the best hypotheses
-    /// (EOS included).
+    /// Writes one chunk: the best hypothesis per line, or with n-best every hypothesis as
+    /// `index ||| text ||| score`; then the alignments of the best hypotheses. Returns the
+    /// output tokens of the best hypotheses (EOS included).
     fn write(
         &mut self,
         translator: &Translator<Ensemble<Seq2Seq>>,
-        offset: usize,
-        sources: &[String],
-        translations: &[Vec<Translation>],
+        chunk: &Chunk,
     ) -> anyhow::Result<usize> {
-        let mut tokens = 0usize;
-        for (i, hyps) in translations.iter().enumerate() {
-            tokens += hyps.first().map_or(0, |h| h.hypothesis.tokens.len() + 1);
+        for (i, hyps) in chunk.line_hypotheses()?.iter().enumerate() {
             if self.nbest {
-                for h in hyps {
-                    let (text, score) = (&h.text, h.hypothesis.score);
-                    writeln!(self.stdout, "{} ||| {text} ||| {score:.4}", offset + i)?;
+                for (text, score) in hyps {
+                    writeln!(self.out, "{} ||| {text} ||| {score:.4}", chunk.offset + i)?;
                 }
             } else {
-                writeln!(
-                    self.stdout,
-                    "{}",
-                    hyps.first().map_or("", |h| h.text.as_str())
-                )?;
+                writeln!(self.out, "{}", hyps.first().map_or("", |h| h.0.as_str()))?;
             }
         }
-        self.stdout.flush()?;
+        self.out.flush()?;
         if translator.options().keep_attention {
-            self.write_alignments(translator, offset, sources, translations)?;
+            self.write_alignments(translator, chunk)?;
         }
+        let tokens = chunk
+            .translations
+            .iter()
+            .map(|hyps| hyps.first().map_or(0, |h| h.hypothesis.tokens.len() + 1))
+            .sum();
         Ok(tokens)
     }
 
-    /// Writes `--alignments` (JSON lines) and `--pharaoh` lines for the best hypotheses.
+    /// Writes `--alignments` (JSON lines) and `--pharaoh` lines for the best hypotheses of
+    /// the chunk's sources (lines, or sentences with --split-sentences).
     fn write_alignments(
         &mut self,
         translator: &Translator<Ensemble<Seq2Seq>>,
-        offset: usize,
-        sources: &[String],
-        translations: &[Vec<Translation>],
+        chunk: &Chunk,
     ) -> anyhow::Result<()> {
-        for (i, (src, hyps)) in sources.iter().zip(translations).enumerate() {
+        for (i, (src, hyps)) in chunk.sources.iter().zip(chunk.translations).enumerate() {
+            let index = match chunk.segmented {
+                Some(_) => self.records,
+                None => chunk.offset + i,
+            };
+            self.records += 1;
             let Some(best) = hyps.first() else { continue };
             let Some(mut m) = translator.alignment(src, best)? else {
                 continue;
@@ -314,7 +421,7 @@ impl Outputs {
                 writeln!(f, "{}", m.pharaoh())?;
             }
             if let Some(f) = self.json.as_mut() {
-                AlignmentRecord::new(offset + i, src, &best.text, m).write_line(f)?;
+                AlignmentRecord::new(index, src, &best.text, m).write_line(f)?;
             }
         }
         for f in self.pharaoh.iter_mut().chain(self.json.iter_mut()) {
