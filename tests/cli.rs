@@ -835,20 +835,48 @@ fn translate_lines(t: &Trained, args: &[&str], stdin: &str) -> Vec<String> {
 #[test]
 fn split_sentences_translates_each_sentence_as_alone_and_keeps_the_line() {
     let t = trained();
-    let sentences = ["Der hund läuft im park.", "Ein mann spielt ball.", "Die frau läuft."];
+    let sentences = [
+        "Der hund läuft im park.",
+        "Ein mann spielt ball.",
+        "Die frau läuft.",
+    ];
     let line = format!("  {}  {} {}", sentences[0], sentences[1], sentences[2]);
     let alone = translate_lines(t, &["--beam", "3"], &(sentences.join("\n") + "\n"));
-    let split = translate_lines(t, &["--beam", "3", "--split-sentences"], &format!("{line}\n\nein hund\n"));
+    let split = translate_lines(
+        t,
+        &["--beam", "3", "--split-sentences"],
+        &format!("{line}\n\nein hund\n"),
+    );
     assert_eq!(split.len(), 3, "one output line per input line: {split:?}");
-    assert_eq!(split[0], format!("  {}  {} {}", alone[0], alone[1], alone[2]));
+    assert_eq!(
+        split[0],
+        format!("  {}  {} {}", alone[0], alone[1], alone[2])
+    );
     assert_eq!(split[1], "");
     // n-best rows of a split line: its sentences' k-th hypotheses joined, scores summed.
-    let nbest = translate_lines(t, &["--beam", "3", "--nbest", "2", "--split-sentences"], &format!("{line}\n"));
+    let nbest = translate_lines(
+        t,
+        &["--beam", "3", "--nbest", "2", "--split-sentences"],
+        &format!("{line}\n"),
+    );
     assert_eq!(nbest.len(), 2);
-    assert_eq!(nbest[0], format!("0 |||   {}  {} {} ||| {}", alone[0], alone[1], alone[2], nbest[0].rsplit(" ||| ").next().unwrap()));
+    assert_eq!(
+        nbest[0],
+        format!(
+            "0 |||   {}  {} {} ||| {}",
+            alone[0],
+            alone[1],
+            alone[2],
+            nbest[0].rsplit(" ||| ").next().unwrap()
+        )
+    );
     // Alignments are per sentence: one record each, numbered in order.
     let jsonl = t.dir.join("split.jsonl");
-    translate_lines(t, &["--split-sentences", "--alignments", jsonl.to_str().unwrap()], &format!("{line}\nein hund\n"));
+    translate_lines(
+        t,
+        &["--split-sentences", "--alignments", jsonl.to_str().unwrap()],
+        &format!("{line}\nein hund\n"),
+    );
     let records: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
         .unwrap()
         .lines()
@@ -869,25 +897,43 @@ fn output_file_and_special_token_strings_as_text() {
     translate_lines(t, &["--output", out.to_str().unwrap()], input);
     let written = std::fs::read_to_string(&out).unwrap();
     assert_eq!(written.lines().count(), 1);
-    assert_eq!(translate_lines(t, &[], input), vec![written.trim_end_matches('\n').to_string()]);
+    assert_eq!(
+        translate_lines(t, &[], input),
+        vec![written.trim_end_matches('\n').to_string()]
+    );
     let jsonl = t.dir.join("special.jsonl");
     translate_lines(t, &["--alignments", jsonl.to_str().unwrap()], input);
-    let record: serde_json::Value =
-        serde_json::from_str(std::fs::read_to_string(&jsonl).unwrap().lines().next().unwrap()).unwrap();
+    let record: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&jsonl)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
     let tokens = record["src_tokens"].as_array().unwrap();
     let (last, rest) = tokens.split_last().unwrap();
     assert_eq!(last, "</s>");
-    assert!(!rest.contains(&serde_json::json!("</s>")) && !rest.contains(&serde_json::json!("<pad>")), "{tokens:?}");
+    assert!(
+        !rest.contains(&serde_json::json!("</s>")) && !rest.contains(&serde_json::json!("<pad>")),
+        "{tokens:?}"
+    );
 }
 
 #[test]
 fn search_settings_out_of_range_are_errors_not_clamps() {
     let t = trained();
     for (args, message) in [
-        (vec!["--beam", "2", "--nbest", "3"], "n-best 3 must not exceed the beam size 2"),
+        (
+            vec!["--beam", "2", "--nbest", "3"],
+            "n-best 3 must not exceed the beam size 2",
+        ),
         (vec!["--beam", "0"], "beam size 0 must be between 1 and 256"),
         (vec!["--nbest", "0"], "n-best 0 must be between 1 and 256"),
-        (vec!["--max-len-ratio", "0"], "max length ratio 0 must be a finite number > 0"),
+        (
+            vec!["--max-len-ratio", "0"],
+            "max length ratio 0 must be a finite number > 0",
+        ),
     ] {
         tolk()
             .args(["translate", "--model", t.model.to_str().unwrap()])
