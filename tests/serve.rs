@@ -17,7 +17,10 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use tolk::serve::{router, AppState, BatchPolicy, Limits, ModelPool, ModelSpec, ServerMetrics};
+use tolk::serve::{
+    router, Access, AccessPolicy, ApiKeys, AppState, BatchPolicy, CorsOrigins, Limits, ModelPool,
+    ModelSpec, ServerMetrics,
+};
 
 struct Trained {
     _tmp: tempfile::TempDir,
@@ -333,7 +336,9 @@ async fn operational_routes_answer_and_the_openapi_document_lists_every_route() 
             .unwrap(),
     )
     .await;
-    assert_eq!(cors.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    // Same origin only by default (`--cors-origins` opens it; see the access tests).
+    assert_eq!(cors.status, StatusCode::OK);
+    assert!(cors.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 }
 
 #[tokio::test]
@@ -1013,4 +1018,224 @@ fn assert_same_hypotheses(a: &Value, b: &Value, what: &str) {
         let (sx, sy) = (x["score"].as_f64().unwrap(), y["score"].as_f64().unwrap());
         assert!((sx - sy).abs() < 1e-4, "{what}: score {sx} vs {sy}");
     }
+}
+
+/// A router over the tiny model with keys `KEY_A` (2 requests per minute) and `KEY_B`
+/// (20 characters per request), `req_limit` requests per minute per address, and `extra`.
+fn keyed_app(req_limit: Option<u32>, extra: impl FnOnce(&mut AccessPolicy)) -> Router {
+    let (plain, pool) = app(BatchPolicy::default(), Limits::default());
+    drop(plain);
+    let keys = format!(
+        "[[key]]\nkey = \"{KEY_A}\"\nname = \"a\"\nrequests_per_minute = 2\n\n\
+         [[key]]\nkey = \"{KEY_B}\"\nchars_per_request = 20\n"
+    );
+    let mut policy = AccessPolicy {
+        keys: Some(ApiKeys::parse(&keys, std::path::Path::new("keys.toml")).unwrap()),
+        requests_per_minute_per_ip: req_limit.and_then(std::num::NonZeroU32::new),
+        ..Default::default()
+    };
+    extra(&mut policy);
+    let metrics = Arc::new(ServerMetrics::new());
+    let state = AppState::new(pool, Limits::default(), metrics, &[])
+        .unwrap()
+        .with_access(Access::new(policy));
+    router(state)
+}
+
+const KEY_A: &str = "key-a-0123456789abcdef";
+const KEY_B: &str = "key-b-0123456789abcdef";
+
+/// A POST from `ip` (as the socket peer) with `headers`.
+async fn post_from(
+    app: &Router,
+    path: &str,
+    ip: &str,
+    headers: &[(&str, &str)],
+    body: Value,
+) -> Reply {
+    let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut req = req.body(Body::from(body.to_string())).unwrap();
+    let peer: std::net::SocketAddr = format!("{ip}:4000").parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    send(app, req).await
+}
+
+#[tokio::test]
+async fn api_keys_missing_wrong_and_right_in_the_body_a_form_or_a_bearer_header() {
+    let app = keyed_app(None, |_| {});
+    let s = get(&app, "/frontend/settings").await.json();
+    assert_eq!(
+        (s["apiKeys"].clone(), s["keyRequired"].clone()),
+        (json!(true), json!(true))
+    );
+    let q = json!({"q": "ein hund", "source": "de", "target": "en"});
+    let missing = post_json(&app, "/translate", q.clone()).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        missing.error(),
+        "Please contact the server operator to get an API key"
+    );
+    let mut wrong = q.clone();
+    wrong["api_key"] = json!("not-a-key-of-this-server");
+    let wrong = post_json(&app, "/translate", wrong).await;
+    assert_eq!(
+        (wrong.status, wrong.error()),
+        (StatusCode::FORBIDDEN, "Invalid API key".into())
+    );
+    let mut right = q.clone();
+    right["api_key"] = json!(KEY_B);
+    assert_eq!(
+        post_json(&app, "/translate", right).await.status,
+        StatusCode::OK
+    );
+    let form = format!("q=ein+hund&source=de&target=en&api_key={KEY_B}");
+    let form = post(
+        &app,
+        "/translate",
+        "application/x-www-form-urlencoded",
+        form,
+    )
+    .await;
+    assert_eq!(form.status, StatusCode::OK);
+    let bearer = format!("Bearer {KEY_B}");
+    let native = post_from(
+        &app,
+        "/v1/translate",
+        "127.0.0.1",
+        &[("authorization", &bearer)],
+        json!({"src": "ein hund"}),
+    )
+    .await;
+    assert_eq!(native.status, StatusCode::OK);
+    let detect = post_json(&app, "/detect", json!({"q": "ein hund"})).await;
+    assert_eq!(detect.status, StatusCode::FORBIDDEN);
+    // The key's characters per request (20) over all texts.
+    let long = json!({"src": ["ein hund läuft", "im park"], "api_key": KEY_B});
+    let long = post_json(&app, "/v1/translate", long).await;
+    assert_eq!(long.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        long.error(),
+        "Invalid request: request (21) exceeds text limit (20)"
+    );
+    // Open routes stay open; /v1/models names models, never paths.
+    for path in ["/health", "/metrics", "/languages", "/", "/openapi.json"] {
+        assert_eq!(get(&app, path).await.status, StatusCode::OK, "{path}");
+    }
+    let models = get(&app, "/v1/models").await.json();
+    assert!(models[0].get("dir").is_none(), "{models}");
+    assert!(
+        !models
+            .to_string()
+            .contains(&*trained().model.to_string_lossy()),
+        "{models}"
+    );
+}
+
+#[tokio::test]
+async fn a_key_over_its_rate_gets_429_with_retry_after_and_another_key_is_still_served() {
+    let app = keyed_app(None, |_| {});
+    let body = |key: &str| json!({"src": "ein hund", "api_key": key});
+    for _ in 0..2 {
+        assert_eq!(
+            post_json(&app, "/v1/translate", body(KEY_A)).await.status,
+            StatusCode::OK
+        );
+    }
+    let over = post_json(&app, "/v1/translate", body(KEY_A)).await;
+    assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = over.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry), "Retry-After {retry}");
+    assert!(over.error().starts_with("Slowdown"), "{}", over.error());
+    for _ in 0..3 {
+        assert_eq!(
+            post_json(&app, "/v1/translate", body(KEY_B)).await.status,
+            StatusCode::OK
+        );
+    }
+}
+
+#[tokio::test]
+async fn x_forwarded_for_is_ignored_without_trust_proxy() {
+    let q = json!({"q": "ein hund", "source": "de", "target": "en", "api_key": "wrong-key"});
+    let spoof = |n: u8| format!("10.0.0.{n}");
+    // One request per minute per address, counted on the socket's peer: a new
+    // X-Forwarded-For each time does not buy more requests.
+    let app = keyed_app(Some(1), |_| {});
+    let first = post_from(
+        &app,
+        "/translate",
+        "192.0.2.1",
+        &[("x-forwarded-for", &spoof(1))],
+        q.clone(),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::FORBIDDEN);
+    let second = post_from(
+        &app,
+        "/translate",
+        "192.0.2.1",
+        &[("x-forwarded-for", &spoof(2))],
+        q.clone(),
+    )
+    .await;
+    assert_eq!(second.status, StatusCode::TOO_MANY_REQUESTS);
+    // Behind a trusted proxy (one peer), the forwarded addresses are the clients.
+    let app = keyed_app(Some(1), |p| p.trust_proxy = true);
+    for n in 1..=2 {
+        let r = post_from(
+            &app,
+            "/translate",
+            "192.0.2.1",
+            &[("x-forwarded-for", &spoof(n))],
+            q.clone(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "client {n}");
+    }
+}
+
+async fn preflight(app: &Router, origin: &str) -> Reply {
+    let req = Request::options("/v1/translate")
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .body(Body::empty())
+        .unwrap();
+    send(app, req).await
+}
+
+#[tokio::test]
+async fn metrics_can_be_protected_and_cors_is_same_origin_unless_asked() {
+    let app = keyed_app(None, |p| p.protect_metrics = true);
+    assert_eq!(get(&app, "/metrics").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(get(&app, "/health").await.status, StatusCode::OK);
+    let req = Request::get("/metrics")
+        .header(header::AUTHORIZATION, format!("Bearer {KEY_A}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, req).await.status, StatusCode::OK);
+    let allowed = |r: &Reply| r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).cloned();
+    let same = keyed_app(None, |_| {});
+    assert_eq!(
+        allowed(&preflight(&same, "https://evil.example").await),
+        None
+    );
+    let listed = keyed_app(None, |p| {
+        p.cors = CorsOrigins::List(vec!["https://ok.example".into()])
+    });
+    assert_eq!(
+        allowed(&preflight(&listed, "https://ok.example").await).unwrap(),
+        "https://ok.example"
+    );
+    assert_eq!(
+        allowed(&preflight(&listed, "https://evil.example").await),
+        None
+    );
 }

@@ -16,12 +16,12 @@ pub struct Fields(pub Map<String, Value>);
 impl<S: Send + Sync> FromRequest<S> for Fields {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    /// The fields [`super::gate`] already read, else the body read now.
+    async fn from_request(mut req: Request, state: &S) -> Result<Self, ApiError> {
+        if let Some(fields) = req.extensions_mut().remove::<Fields>() {
+            return Ok(fields);
+        }
+        let content_type = req.headers().get(header::CONTENT_TYPE).cloned();
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             let status = e.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -30,10 +30,20 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
                 ApiError::new(status, format!("cannot read the request body: {e}"))
             }
         })?;
+        Fields::parse(content_type.as_ref().and_then(|v| v.to_str().ok()), &bytes)
+    }
+}
+
+impl Fields {
+    /// The fields of a body of `content_type`: a form for
+    /// `application/x-www-form-urlencoded`, else JSON. Errors (400) as [`parse_form`] and
+    /// [`parse_json`].
+    pub fn parse(content_type: Option<&str>, bytes: &[u8]) -> Result<Self, ApiError> {
+        let form = content_type.is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         if form {
-            parse_form(&bytes).map(Fields)
+            parse_form(bytes).map(Fields)
         } else {
-            parse_json(&bytes).map(Fields)
+            parse_json(bytes).map(Fields)
         }
     }
 }

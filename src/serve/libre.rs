@@ -18,7 +18,7 @@ use crate::detect::Detection;
 
 /// `POST /translate`: `q` (a running text or a list of them), `source` (a code or `auto`),
 /// `target`, `format` (`text` or `html`), `alternatives` (extra hypotheses per text, from the
-/// n-best list), `api_key` (accepted, not checked); other fields are ignored, as LibreTranslate
+/// n-best list), `api_key` (checked by [`super::gate`] when keys are required); other fields are ignored, as LibreTranslate
 /// does. Every text is segmented into sentences and keeps its layout. Answers
 /// `{"translatedText": ..., "alternatives": ...}` with a string or a list as `q` was, and
 /// `detectedLanguage` (`{"confidence", "language"}`, per text) for `source = auto`: each text
@@ -118,7 +118,7 @@ fn group_by_model<'a>(routes: &[Route<'a>]) -> Vec<(&'a Arc<ServedModel>, Vec<us
 
 /// `POST /detect`: `q` (a text) → `[{"language": "de", "confidence": 97.2}, ...]`, the
 /// candidates best first with their confidence in percent, as LibreTranslate answers; `[]`
-/// for a text without letters. `api_key` is accepted.
+/// for a text without letters. `api_key` as for [`translate`].
 ///
 /// Errors: 400 for a missing or malformed `q`, or a text over the character limit.
 pub async fn detect(State(app): State<AppState>, fields: Fields) -> Result<Json<Value>, ApiError> {
@@ -137,8 +137,8 @@ pub async fn frontend_settings(State(app): State<AppState>) -> Json<Value> {
     Json(json!({
         "charLimit": app.limits.max_chars_per_text,
         "frontendTimeout": 500,
-        "apiKeys": false,
-        "keyRequired": false,
+        "apiKeys": app.access.keys_required(),
+        "keyRequired": app.access.keys_required(),
         "suggestions": false,
         "filesTranslation": false,
         "supportedFilesFormat": [],

@@ -9,10 +9,13 @@
 //! Layers: [`settings`] → [`job`] → [`queue`] → [`batcher`] → [`model_pool`] → [`state`] →
 //! the handlers ([`libre`], [`native`], [`page`], [`openapi`]) → [`router`] → [`server`].
 
+pub mod access;
+pub mod activity;
 pub(crate) mod batcher;
 pub mod body;
 pub mod error;
 pub mod format;
+pub mod gate;
 pub mod job;
 pub mod libre;
 pub mod metrics;
@@ -26,10 +29,11 @@ pub mod server;
 pub mod settings;
 pub mod state;
 
+pub use access::{Access, AccessPolicy, ApiKeys, CorsOrigins};
 pub use error::ApiError;
 pub use metrics::ServerMetrics;
 pub use model_pool::{ModelPool, ModelSpec, ServedModel};
 pub use router::router;
 pub use server::{serve, shutdown_signal};
-pub use settings::{BatchPolicy, Limits, ServeSettings};
+pub use settings::{BatchPolicy, ConnectionPolicy, Limits, ServeSettings};
 pub use state::AppState;

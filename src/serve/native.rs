@@ -55,8 +55,8 @@ impl AlignmentKind {
 
 /// `POST /v1/translate`: `src` (a running text or a list of them), optional `model` (a name
 /// from `/v1/models`) or `source` (a code or `auto`) + `target`, `beam_size`, `n_best`,
-/// `length_penalty`, `alignment`, `format` (`text` or `html`), `api_key` (accepted, not
-/// checked). Every text is segmented into sentences (lines first), all sentences of the
+/// `length_penalty`, `alignment`, `format` (`text` or `html`), `api_key` (checked by
+/// [`super::gate`] when keys are required). Every text is segmented into sentences (lines first), all sentences of the
 /// request are searched together, and each text's answer keeps its layout:
 ///
 /// `{"model", "source", "target", "detected"?, "translations": [{"hypotheses": [{"text",
@@ -188,7 +188,6 @@ pub async fn models(State(app): State<AppState>) -> Json<Value> {
                 "name": m.name,
                 "source": m.source,
                 "target": m.target,
-                "dir": m.dir.display().to_string(),
                 "beam_size": m.defaults.beam_size,
                 "length_penalty": m.defaults.length_penalty,
                 "max_input_subwords": m.defaults.max_input_subwords,

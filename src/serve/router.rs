@@ -1,23 +1,24 @@
-//! The HTTP routes and the layers around them (body limit, CORS, panics as 500, request logs
-//! and metrics).
+//! The HTTP routes and the layers around them (the gate of the POST routes, body limit, CORS,
+//! panics as 500, request logs and metrics).
 
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use super::access::CorsOrigins;
 use super::error::ApiError;
 use super::state::AppState;
-use super::{libre, native, openapi, page};
+use super::{gate, libre, native, openapi, page};
 
 /// Every route of `tolk serve`:
 ///
@@ -30,26 +31,33 @@ use super::{libre, native, openapi, page};
 /// | `GET /metrics` | Prometheus (OpenMetrics text) |
 /// | `GET /openapi.json` | OpenAPI 3 document of both APIs |
 pub fn router(state: AppState) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers(Any);
     let body_limit = state.limits.max_body_bytes;
-    Router::new()
+    let gated = || middleware::from_fn_with_state(state.clone(), gate::gate);
+    let router = Router::new()
         .route("/", get(page::index))
-        .route("/translate", post(libre::translate))
+        .route("/translate", post(libre::translate).layer(gated()))
         .route("/languages", get(libre::languages))
-        .route("/detect", post(libre::detect))
+        .route("/detect", post(libre::detect).layer(gated()))
         .route("/frontend/settings", get(libre::frontend_settings))
-        .route("/v1/translate", post(native::translate))
+        .route("/v1/translate", post(native::translate).layer(gated()))
         .route("/v1/models", get(native::models))
         .route("/health", get(health))
-        .route("/metrics", get(metrics))
+        .route(
+            "/metrics",
+            get(metrics).layer(middleware::from_fn_with_state(
+                state.clone(),
+                gate::metrics_guard,
+            )),
+        )
         .route("/openapi.json", get(openapi::document))
         .route_layer(middleware::from_fn_with_state(state.clone(), record))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(cors)
+        .layer(DefaultBodyLimit::max(body_limit));
+    let router = match cors(&state.access.cors) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }))
@@ -59,6 +67,21 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
+}
+
+/// The CORS layer for `origins`; none for the same origin only.
+fn cors(origins: &CorsOrigins) -> Option<CorsLayer> {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
+    match origins {
+        CorsOrigins::SameOrigin => None,
+        CorsOrigins::Any => Some(layer.allow_origin(Any)),
+        CorsOrigins::List(list) => {
+            let list: Vec<HeaderValue> = list.iter().filter_map(|o| o.parse().ok()).collect();
+            Some(layer.allow_origin(AllowOrigin::list(list)))
+        }
+    }
 }
 
 async fn health() -> Json<serde_json::Value> {

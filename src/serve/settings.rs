@@ -84,6 +84,66 @@ impl BatchPolicy {
     }
 }
 
+/// How connections are accepted, timed out and closed ([`super::server::serve`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConnectionPolicy {
+    /// Most open connections; one more is answered `503` with `Retry-After: 1` and closed.
+    /// Default 512, well below the usual 1024 file descriptors of `ulimit -n`
+    /// (see [`ConnectionPolicy::check_descriptors`]).
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, counted from when the server waits for
+    /// them: from the accept, or from the previous answer on a kept-alive connection (so it is
+    /// also how long a kept-alive connection may sit without a new request). Default 10 s.
+    pub header_timeout: Duration,
+    /// A connection on which no byte has moved for this long while no request is being
+    /// handled (a client that stopped reading its answer, say) is closed. Default 30 s.
+    pub idle_timeout: Duration,
+    /// After SIGTERM or Ctrl-C, requests in flight have this long to finish; connections still
+    /// open after it are closed and the server exits 0. Default 10 s.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionPolicy {
+    fn default() -> Self {
+        Self {
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// File descriptors the server keeps besides its connections: models, logs, the listener,
+/// libtorch's threads, and connections being refused.
+pub const RESERVED_DESCRIPTORS: u64 = 64;
+
+impl ConnectionPolicy {
+    /// Checks that `max_connections` connections fit in `descriptor_limit` (the soft
+    /// `RLIMIT_NOFILE`, `ulimit -n`) with [`RESERVED_DESCRIPTORS`] to spare, so the cap refuses
+    /// cleanly before the process runs out of descriptors.
+    ///
+    /// Errors: [`crate::error::Error::Input`] naming both numbers and the flags to change.
+    pub fn check_descriptors(&self, descriptor_limit: u64) -> Result<(), crate::error::Error> {
+        if self.max_connections == 0 {
+            return Err(crate::error::Error::Input(
+                "--max-connections must be at least 1".into(),
+            ));
+        }
+        let needed = self.max_connections as u64 + RESERVED_DESCRIPTORS;
+        if needed > descriptor_limit {
+            return Err(crate::error::Error::Input(format!(
+                "--max-connections {} needs {needed} file descriptors but this process may \
+                 open {descriptor_limit} (`ulimit -n`): lower --max-connections to at most {} \
+                 or raise the limit",
+                self.max_connections,
+                descriptor_limit.saturating_sub(RESERVED_DESCRIPTORS)
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Everything `tolk serve` can be told besides its models and address.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct ServeSettings {
@@ -91,4 +151,6 @@ pub struct ServeSettings {
     pub limits: Limits,
     /// Batching policy of every model.
     pub batching: BatchPolicy,
+    /// Connection cap and timeouts.
+    pub connections: ConnectionPolicy,
 }

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use axum::http::StatusCode;
 
+use super::access::Access;
 use super::error::ApiError;
 use super::job::{SentenceOut, TextOut};
 use super::libre::language_name;
@@ -28,6 +29,9 @@ pub struct AppState {
     pub metrics: Arc<ServerMetrics>,
     /// Language detection for `source = auto` and `/detect`.
     pub detector: Arc<LanguageDetector>,
+    /// API keys, rate limits, client addresses and CORS ([`AppState::with_access`]; open by
+    /// default).
+    pub access: Arc<Access>,
 }
 
 /// A request's search settings before validation; `None` keeps the model's default.
@@ -78,7 +82,16 @@ impl AppState {
             limits,
             metrics,
             detector,
+            access: Arc::new(Access::default()),
         })
+    }
+
+    /// This state with `access` instead of an open server.
+    pub fn with_access(self, access: Access) -> Self {
+        Self {
+            access: Arc::new(access),
+            ..self
+        }
     }
 
     /// The model for a text sent with `source = auto`: the one from the text's detected

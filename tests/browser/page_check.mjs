@@ -89,6 +89,7 @@ try {
   const page = await context.newPage();
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   await loaded(page);
+  if (settings.keyRequired || await page.isVisible("#key-row")) fail("the API key field is shown on a server that needs no key");
 
   // ---- languages, swap, counter ----
   const srcOpts = await page.$$eval("#source-lang option", (os) => os.map((o) => [o.value, o.textContent]));

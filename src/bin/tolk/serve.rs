@@ -1,6 +1,7 @@
 //! `tolk serve`.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +11,8 @@ use tolk::decode::TranslateOverrides;
 use tolk::precision::PrecisionChoice;
 use tolk::runtime::{device_from, set_threads};
 use tolk::serve::{
-    router, serve, shutdown_signal, AppState, BatchPolicy, Limits, ModelPool, ModelSpec,
-    ServerMetrics,
+    router, serve, shutdown_signal, Access, AccessPolicy, ApiKeys, AppState, BatchPolicy,
+    ConnectionPolicy, CorsOrigins, Limits, ModelPool, ModelSpec, ServerMetrics,
 };
 
 /// Serve models over HTTP: LibreTranslate API, native API, web page, metrics.
@@ -85,9 +86,86 @@ pub struct Args {
     /// fr, it, nl, pl, pt, sk, sv.
     #[arg(long, value_delimiter = ',')]
     detect_languages: Vec<String>,
+    /// Most open connections; one more is answered 503 and closed. Must fit `ulimit -n` with
+    /// 64 to spare (the soft limit is raised to the hard one at start).
+    #[arg(long, default_value_t = ConnectionPolicy::default().max_connections)]
+    max_connections: usize,
+    /// Seconds a client has to send a request's headers (also how long a kept-alive
+    /// connection may wait for its next request).
+    #[arg(long, default_value_t = ConnectionPolicy::default().header_timeout.as_secs_f64())]
+    header_timeout_s: f64,
+    /// Seconds without a byte moving, while no request is being handled, before a connection
+    /// is closed (a client that stopped reading its answer, say).
+    #[arg(long, default_value_t = ConnectionPolicy::default().idle_timeout.as_secs_f64())]
+    idle_timeout_s: f64,
+    /// Seconds requests in flight get after SIGTERM or Ctrl-C; then the connections still open
+    /// are closed and the server exits 0.
+    #[arg(long, default_value_t = ConnectionPolicy::default().shutdown_grace.as_secs_f64())]
+    shutdown_grace_s: f64,
+    /// API keys file (TOML `[[key]]` tables: `key`, optional `name`, `requests_per_minute`,
+    /// `chars_per_request`; see docs/serve.md). Given: every translation and detection
+    /// request needs a key (`api_key` field or `Authorization: Bearer`).
+    #[arg(long)]
+    api_keys: Option<PathBuf>,
+    /// Requests per minute from one client address to /translate, /detect and /v1/translate
+    /// for requests without a valid key (LibreTranslate's --req-limit); default no limit.
+    #[arg(long)]
+    req_limit: Option<u32>,
+    /// Take the client address from the last `X-Forwarded-For` entry (only behind a reverse
+    /// proxy that sets it).
+    #[arg(long)]
+    trust_proxy: bool,
+    /// /metrics needs a key too (`Authorization: Bearer KEY`); needs --api-keys.
+    #[arg(long)]
+    protect_metrics: bool,
+    /// Origins whose web pages may call this server (comma-separated, e.g.
+    /// https://example.org), or `*` for any. Default: none besides the server's own page.
+    #[arg(long, value_delimiter = ',')]
+    cors_origins: Vec<String>,
+}
+
+/// Seconds from a flag as a duration. Errors: not a finite number > 0.
+fn seconds(flag: &str, s: f64) -> anyhow::Result<Duration> {
+    anyhow::ensure!(
+        s.is_finite() && s > 0.0 && s < 1e9,
+        "{flag} must be a positive number of seconds, not {s}"
+    );
+    Ok(Duration::from_secs_f64(s))
 }
 
 impl Args {
+    fn connections(&self) -> anyhow::Result<ConnectionPolicy> {
+        let policy = ConnectionPolicy {
+            max_connections: self.max_connections,
+            header_timeout: seconds("--header-timeout-s", self.header_timeout_s)?,
+            idle_timeout: seconds("--idle-timeout-s", self.idle_timeout_s)?,
+            shutdown_grace: seconds("--shutdown-grace-s", self.shutdown_grace_s)?,
+        };
+        let descriptors = rlimit::increase_nofile_limit(u64::MAX)
+            .context("cannot read the file-descriptor limit")?;
+        policy.check_descriptors(descriptors)?;
+        Ok(policy)
+    }
+
+    fn access(&self) -> anyhow::Result<Access> {
+        let keys = self.api_keys.as_deref().map(ApiKeys::load).transpose()?;
+        anyhow::ensure!(
+            !self.protect_metrics || keys.is_some(),
+            "--protect-metrics needs --api-keys (the keys that may read /metrics)"
+        );
+        anyhow::ensure!(self.req_limit != Some(0), "--req-limit must be at least 1");
+        if let Some(keys) = &keys {
+            tracing::info!(keys = keys.len(), "API keys required");
+        }
+        Ok(Access::new(AccessPolicy {
+            keys,
+            requests_per_minute_per_ip: self.req_limit.and_then(NonZeroU32::new),
+            trust_proxy: self.trust_proxy,
+            protect_metrics: self.protect_metrics,
+            cors: CorsOrigins::parse(&self.cors_origins)?,
+        }))
+    }
+
     fn limits(&self) -> anyhow::Result<Limits> {
         anyhow::ensure!(
             self.timeout_s.is_finite() && self.timeout_s > 0.0,
@@ -128,6 +206,7 @@ impl Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     set_threads(args.threads);
     let (limits, policy) = (args.limits()?, args.policy()?);
+    let (connections, access) = (args.connections()?, args.access()?);
     let device = device_from(&args.device)?;
     let overrides = TranslateOverrides {
         beam_size: args.beam,
@@ -151,19 +230,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for m in pool.models() {
         tracing::info!(model = m.name, source = m.source, target = m.target, dir = %m.dir.display(), "model loaded");
     }
-    let state = AppState::new(pool.clone(), limits, metrics, &args.detect_languages)?;
+    let state =
+        AppState::new(pool.clone(), limits, metrics, &args.detect_languages)?.with_access(access);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
         tracing::info!(addr = %listener.local_addr()?, "listening");
-        serve(listener, router(state), shutdown_signal()).await?;
+        serve(listener, router(state), connections, shutdown_signal()).await?;
         anyhow::Ok(())
-    })?;
+    });
+    // Tasks still running after the grace (a blocking encode, say) do not hold the exit.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served?;
     pool.shutdown();
     tracing::info!("all requests answered; stopped");
     Ok(())
