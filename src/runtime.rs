@@ -28,6 +28,36 @@ pub fn device_from(name: &str) -> Result<Device, DeviceError> {
     }
 }
 
+/// Most libtorch threads a process may ask for (`--threads`).
+pub const MAX_THREADS: usize = 256;
+/// Most translation workers, each with its own copy of the model (`--workers`).
+pub const MAX_WORKERS: usize = 64;
+
+/// A thread or worker count out of bounds.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ParallelismError {
+    /// `--threads` above [`MAX_THREADS`].
+    #[error("--threads {0} must be at most {MAX_THREADS} (0 = all cores)")]
+    Threads(usize),
+    /// `--workers` of 0 or above [`MAX_WORKERS`].
+    #[error("--workers {0} must be between 1 and {MAX_WORKERS}")]
+    Workers(usize),
+}
+
+/// Checks libtorch threads (`0` = all cores, at most [`MAX_THREADS`]) and workers
+/// (`1..=`[`MAX_WORKERS`]): the one rule of the CLI and the server.
+///
+/// Errors: [`ParallelismError`] naming the flag.
+pub fn check_parallelism(threads: usize, workers: usize) -> Result<(), ParallelismError> {
+    if threads > MAX_THREADS {
+        return Err(ParallelismError::Threads(threads));
+    }
+    if !(1..=MAX_WORKERS).contains(&workers) {
+        return Err(ParallelismError::Workers(workers));
+    }
+    Ok(())
+}
+
 /// Sets libtorch's intra-op threads (`0` = all cores).
 pub fn set_threads(n: usize) {
     let n = if n == 0 {

@@ -338,7 +338,10 @@ async fn operational_routes_answer_and_the_openapi_document_lists_every_route() 
     .await;
     // Same origin only by default (`--cors-origins` opens it; see the access tests).
     assert_eq!(cors.status, StatusCode::OK);
-    assert!(cors.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    assert!(cors
+        .headers
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_none());
 }
 
 #[tokio::test]

@@ -60,7 +60,18 @@ pub struct TranslateOverrides {
     pub fused_kernels: Option<bool>,
     /// UNK replacement (off unless asked for).
     pub replace_unk: bool,
+    /// Largest beam (and n-best) the resolved options may ask for; default
+    /// [`SearchLimits::cli`]'s 256 (`tolk translate --max-beam`).
+    pub max_beam_size: Option<usize>,
 }
+
+/// Largest GNMT length-penalty α (common values are 0.6 to 1; above a few, the penalty
+/// swamps the log-probabilities and scores overflow).
+pub const MAX_LENGTH_PENALTY: f64 = 10.0;
+/// Largest output-length ratio (outputs longer than 10× the source are degenerate).
+pub const MAX_LEN_RATIO: f64 = 10.0;
+/// Largest batch budget in padded source subwords.
+pub const MAX_BATCH_TOKENS: usize = 1_000_000;
 
 impl TranslateOptions {
     /// Greedy search without attention over the full vocabulary, as validation runs it.
@@ -81,7 +92,8 @@ impl TranslateOptions {
     }
 
     /// Merges `overrides` over `config` and checks the result ([`TranslateOptions::validate`]
-    /// with [`SearchLimits::cli`], the widest bounds; a server checks its own per request).
+    /// with [`SearchLimits::cli`], or `overrides.max_beam_size` as beam and n-best bound; a
+    /// server checks its own per request).
     ///
     /// Errors: [`Error::Input`] as [`TranslateOptions::validate`].
     pub fn resolve(config: &DecodingConfig, overrides: &TranslateOverrides) -> Result<Self, Error> {
@@ -100,7 +112,14 @@ impl TranslateOptions {
             fused_kernels: overrides.fused_kernels.unwrap_or(config.fused_kernels),
             replace_unk: overrides.replace_unk,
         };
-        opts.validate(&SearchLimits::cli())?;
+        let limit = overrides
+            .max_beam_size
+            .unwrap_or(SearchLimits::cli().max_beam_size);
+        let limits = SearchLimits {
+            max_beam_size: limit,
+            max_nbest: limit,
+        };
+        opts.validate(&limits)?;
         Ok(opts)
     }
 
@@ -109,8 +128,8 @@ impl TranslateOptions {
     ///
     /// Errors: [`Error::Input`] naming the setting for a beam size outside
     /// `1..=limits.max_beam_size`, an n-best outside `1..=limits.max_nbest` or above the beam
-    /// size, a negative or non-finite length penalty, a length ratio that is not a finite
-    /// number > 0, or a zero batch budget.
+    /// size, a length penalty outside `0..=`[`MAX_LENGTH_PENALTY`], a length ratio outside
+    /// `(0, `[`MAX_LEN_RATIO`]`]`, or a batch budget outside `1..=`[`MAX_BATCH_TOKENS`].
     pub fn validate(&self, limits: &SearchLimits) -> Result<(), Error> {
         let fail = |m: String| Err(Error::Input(m));
         if !(1..=limits.max_beam_size).contains(&self.beam_size) {
@@ -131,20 +150,23 @@ impl TranslateOptions {
                 self.nbest, self.beam_size
             ));
         }
-        if !(self.length_penalty.is_finite() && self.length_penalty >= 0.0) {
+        if !(0.0..=MAX_LENGTH_PENALTY).contains(&self.length_penalty) {
             return fail(format!(
-                "length penalty {} must be a finite number >= 0",
+                "length penalty {:?} must be between 0 and {MAX_LENGTH_PENALTY}",
                 self.length_penalty
             ));
         }
-        if !(self.max_len_ratio.is_finite() && self.max_len_ratio > 0.0) {
+        if !(self.max_len_ratio > 0.0 && self.max_len_ratio <= MAX_LEN_RATIO) {
             return fail(format!(
-                "max length ratio {} must be a finite number > 0",
+                "max length ratio {:?} must be > 0 and at most {MAX_LEN_RATIO}",
                 self.max_len_ratio
             ));
         }
-        if self.batch_tokens == 0 {
-            return fail("batch_tokens must be at least 1".into());
+        if !(1..=MAX_BATCH_TOKENS).contains(&self.batch_tokens) {
+            return fail(format!(
+                "batch_tokens {} must be between 1 and {MAX_BATCH_TOKENS}",
+                self.batch_tokens
+            ));
         }
         Ok(())
     }
@@ -217,13 +239,44 @@ mod tests {
                 Err(Error::Input(m)) if m == message
             ));
         }
-        let bad = TranslateOverrides {
-            length_penalty: Some(-1.0),
+        for (alpha, ratio, message) in [
+            (-1.0, 1.5, "length penalty -1.0 must be between 0 and 10"),
+            (1e308, 1.5, "length penalty 1e308 must be between 0 and 10"),
+            (f64::NAN, 1.5, "length penalty NaN must be between 0 and 10"),
+            (0.6, 0.0, "max length ratio 0.0 must be > 0 and at most 10"),
+            (
+                0.6,
+                1e9,
+                "max length ratio 1000000000.0 must be > 0 and at most 10",
+            ),
+        ] {
+            let bad = TranslateOverrides {
+                length_penalty: Some(alpha),
+                max_len_ratio: Some(ratio),
+                ..Default::default()
+            };
+            let got = TranslateOptions::resolve(&config, &bad);
+            assert!(
+                matches!(&got, Err(Error::Input(m)) if m == message),
+                "{got:?}"
+            );
+        }
+        let wide = TranslateOverrides {
+            beam_size: Some(300),
+            max_beam_size: Some(512),
             ..Default::default()
         };
-        assert!(matches!(
-            TranslateOptions::resolve(&config, &bad),
-            Err(Error::Input(m)) if m.contains("length penalty")
-        ));
+        assert_eq!(
+            TranslateOptions::resolve(&config, &wide).unwrap().beam_size,
+            300
+        );
+        let narrow = TranslateOverrides {
+            max_beam_size: Some(4),
+            ..wide
+        };
+        let got = TranslateOptions::resolve(&config, &narrow);
+        assert!(
+            matches!(&got, Err(Error::Input(m)) if m == "beam size 300 must be between 1 and 4")
+        );
     }
 }

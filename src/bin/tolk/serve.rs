@@ -204,6 +204,7 @@ impl Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    tolk::runtime::check_parallelism(args.threads, 1)?;
     set_threads(args.threads);
     let (limits, policy) = (args.limits()?, args.policy()?);
     let (connections, access) = (args.connections()?, args.access()?);

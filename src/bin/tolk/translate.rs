@@ -42,6 +42,10 @@ pub struct Args {
     /// Beam size (1 = greedy); default from the model's config.
     #[arg(long)]
     beam: Option<usize>,
+    /// Largest beam size (and n-best) accepted, so that no setting can exhaust memory; raise
+    /// it for research on search itself.
+    #[arg(long, default_value_t = tolk::decode::SearchLimits::cli().max_beam_size)]
+    max_beam: usize,
     /// Print the N best hypotheses as `index ||| text ||| score` (at most the beam size). The
     /// score, for greedy and beam search alike, is the log-probability (nats, `</s>`
     /// included) over the GNMT length penalty ((5 + |Y|) / 6)^alpha, |Y| the output tokens
@@ -132,6 +136,7 @@ impl Args {
             precision: self.precision,
             fused_kernels: self.fused_kernels,
             replace_unk: self.replace_unk,
+            max_beam_size: Some(self.max_beam),
         }
     }
 }
@@ -167,6 +172,7 @@ fn translate_in_workers(
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    tolk::runtime::check_parallelism(args.threads, args.workers)?;
     set_threads(args.threads);
     let checkpoint = args.checkpoint.as_deref().or(args.last.then_some(LAST));
     let device = device_from(&args.device)?;
