@@ -132,6 +132,7 @@ fn every_attention_variant_trains_saves_and_translates() {
             fused_kernels: Some(true),
             precision: Some(PrecisionChoice::Bf16),
             replace_unk: false,
+            max_beam_size: None,
         };
         let translator = Translator::load(&cfg.training.model_dir, None, Device::Cpu, &overrides)
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));
