@@ -9,7 +9,9 @@
 #
 # usage: bench/serve_load.sh [MODEL_DIR] [CLIENTS] [REQUESTS]   (default runs/quickstart 64 200)
 # env:   RUNS="batched unbatched" (which runs; also delay=MS, sentences=N for a batched run
-#        with another --batch-delay-ms or --max-batch-sentences), MAX_SECONDS=900 (cap per run), PORT=5391
+#        with another --batch-delay-ms or --max-batch-sentences; keys: batched with an API
+#        keys file, every request with its key as a Bearer header, and its rate limiter and
+#        the per-IP one on at limits it never reaches), MAX_SECONDS=900 (cap per run), PORT=5391
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 MODEL=${1:-runs/quickstart}
@@ -31,9 +33,12 @@ for l in sys.stdin: print(json.dumps({"q": l.rstrip("\n"), "source": "de", "targ
   > "$work/bodies.jsonl"
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 rss_mb() { awk -v k="$2:" '$1 == k {print int($2 / 1024)}' "/proc/$1/status"; }
+KEY=bench-load-key-0123456789abcdef
+printf '[[key]]\nkey = "%s"\nrequests_per_minute = 1000000\n' "$KEY" > "$work/keys.toml"
+AUTH=()
 load() { # requests, output file
   timeout "$MAX_SECONDS" "$OHA" -n "$1" -c "$CLIENTS" -t 60s --no-tui --output-format json \
-    -m POST -H 'Content-Type: application/json' -Z "$work/bodies.jsonl" \
+    -m POST -H 'Content-Type: application/json' "${AUTH[@]}" -Z "$work/bodies.jsonl" \
     "http://127.0.0.1:$PORT/translate" > "$2"
 }
 
@@ -81,6 +86,9 @@ echo "cpu: $cpu; model: $MODEL; $CLIENTS clients x $REQUESTS requests"
 for r in $RUNS; do
   case $r in
     batched) run batched --threads 2 ;;
+    keys) AUTH=(-H "Authorization: Bearer $KEY")
+          run keys --threads 2 --api-keys "$work/keys.toml" --req-limit 1000000
+          AUTH=() ;;
     unbatched) run unbatched --threads 2 --batch-delay-ms 0 --max-batch-sentences 1 ;;
     delay=*) run "batched-delay${r#delay=}ms" --threads 2 --batch-delay-ms "${r#delay=}" ;;
     sentences=*) run "batched-max${r#sentences=}" --threads 2 --max-batch-sentences "${r#sentences=}" ;;

@@ -932,7 +932,7 @@ fn search_settings_out_of_range_are_errors_not_clamps() {
         (vec!["--nbest", "0"], "n-best 0 must be between 1 and 256"),
         (
             vec!["--max-len-ratio", "0"],
-            "max length ratio 0 must be a finite number > 0",
+            "max length ratio 0.0 must be > 0 and at most 10",
         ),
     ] {
         tolk()

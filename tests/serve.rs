@@ -407,7 +407,7 @@ async fn bad_requests_get_400_or_413_with_a_message() {
         ),
         (
             json!({"src": "x", "length_penalty": -1}),
-            "length penalty -1 must be a finite number",
+            "length penalty -1.0 must be between 0 and 10",
         ),
         (
             json!({"src": "x", "alignment": "both"}),

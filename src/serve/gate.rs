@@ -3,7 +3,6 @@
 //! character allowance, and the whole request bounded by the same budget.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, Request, State};
@@ -33,7 +32,14 @@ pub async fn gate(State(app): State<AppState>, req: Request, next: Next) -> Resp
     match admit(&app, req, deadline).await {
         Ok(req) => match timeout_at(deadline, next.run(req)).await {
             Ok(response) => response,
-            Err(_) => too_late(StatusCode::GATEWAY_TIMEOUT, "the answer", budget),
+            Err(_) => ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!(
+                    "the translation did not finish within {} s",
+                    budget.as_secs_f64()
+                ),
+            )
+            .into_response(),
         },
         Err(e) => e.into_response(),
     }
@@ -44,11 +50,12 @@ async fn admit(app: &AppState, req: Request, deadline: Instant) -> Result<Reques
     let (mut parts, body) = req.into_parts();
     let bytes = match timeout_at(deadline, to_bytes(body, app.limits.max_body_bytes)).await {
         Err(_) => {
-            let budget = app.limits.request_timeout;
-            return Err(too_late_error(
+            return Err(ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
-                "the request body",
-                budget,
+                format!(
+                    "the request body did not arrive within {} s (--timeout-s)",
+                    app.limits.request_timeout.as_secs_f64()
+                ),
             ));
         }
         Ok(Err(_)) => {
@@ -104,18 +111,4 @@ pub async fn metrics_guard(State(app): State<AppState>, req: Request, next: Next
         return ApiError::new(StatusCode::FORBIDDEN, super::access::INVALID_KEY).into_response();
     }
     next.run(req).await
-}
-
-fn too_late_error(status: StatusCode, what: &str, budget: Duration) -> ApiError {
-    ApiError::new(
-        status,
-        format!(
-            "{what} did not arrive within {} s (--timeout-s)",
-            budget.as_secs_f64()
-        ),
-    )
-}
-
-fn too_late(status: StatusCode, what: &str, budget: Duration) -> Response {
-    too_late_error(status, what, budget).into_response()
 }
