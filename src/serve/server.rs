@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -156,7 +156,8 @@ fn check_interval(idle: Duration) -> Duration {
 /// Answers a connection over the cap with [`REFUSAL`] and closes it (waiting at most a second
 /// for the client to read it), without holding the accept loop.
 fn refuse(mut stream: TcpStream, peer: SocketAddr, refusals: &Arc<AtomicUsize>) {
-    tracing::warn!(%peer, "connection cap reached: refused");
+    tracing::debug!(%peer, "connection cap reached: refused");
+    warn_refused();
     if refusals.fetch_add(1, Ordering::Relaxed) >= MAX_REFUSALS {
         refusals.fetch_sub(1, Ordering::Relaxed);
         return;
@@ -177,6 +178,29 @@ fn refuse(mut stream: TcpStream, peer: SocketAddr, refusals: &Arc<AtomicUsize>) 
         let _ = tokio::time::timeout(Duration::from_secs(1), answer).await;
         refusals.fetch_sub(1, Ordering::Relaxed);
     });
+}
+
+/// Warns that connections are being refused, at most once per 10 s (a flood must not flood
+/// the log), with the count since the last warning.
+fn warn_refused() {
+    static REFUSED: AtomicUsize = AtomicUsize::new(0);
+    static LAST_WARNING_S: AtomicU64 = AtomicU64::new(0);
+    let refused = REFUSED.fetch_add(1, Ordering::Relaxed) + 1;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST_WARNING_S.load(Ordering::Relaxed);
+    if now >= last + 10
+        && LAST_WARNING_S
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        REFUSED.fetch_sub(refused, Ordering::Relaxed);
+        tracing::warn!(
+            refused,
+            "connection cap reached (--max-connections): connections refused with 503"
+        );
+    }
 }
 
 /// Logs a failed accept; when the process is out of file descriptors (or memory), waits
