@@ -4,8 +4,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -16,20 +16,8 @@ use tower::ServiceExt;
 use common::tolk;
 use tolk::serve::{router, AppState, BatchPolicy, Limits, ModelPool, ModelSpec, ServerMetrics};
 
-struct Model {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-}
-
 fn model() -> &'static Path {
-    static MODEL: OnceLock<Model> = OnceLock::new();
-    &MODEL
-        .get_or_init(|| {
-            let tmp = tempfile::tempdir().unwrap();
-            let dir = common::train_tiny_with_cli(tmp.path(), 10, &[]);
-            Model { _tmp: tmp, dir }
-        })
-        .dir
+    common::barely_trained_model()
 }
 
 #[test]

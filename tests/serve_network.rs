@@ -8,26 +8,12 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-struct Model {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-}
-
-/// The tiny config trained for 10 updates: enough to load and answer.
 fn model() -> &'static Path {
-    static MODEL: OnceLock<Model> = OnceLock::new();
-    &MODEL
-        .get_or_init(|| {
-            let tmp = tempfile::tempdir().unwrap();
-            let dir = common::train_tiny_with_cli(tmp.path(), 10, &[]);
-            Model { _tmp: tmp, dir }
-        })
-        .dir
+    common::barely_trained_model()
 }
 
 /// A running `tolk serve`, killed when dropped.

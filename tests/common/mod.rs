@@ -101,3 +101,18 @@ pub fn train_tiny_with_cli(dir: &Path, max_steps: usize, extra: &[&str]) -> std:
         .success();
     dir.join("model")
 }
+
+/// The tiny config trained for 10 updates with `tolk train`, once per test binary, in a
+/// temporary directory kept for the binary's life: a model that loads and answers, for tests
+/// of what surrounds the search.
+pub fn barely_trained_model() -> &'static Path {
+    static MODEL: std::sync::OnceLock<(tempfile::TempDir, std::path::PathBuf)> =
+        std::sync::OnceLock::new();
+    &MODEL
+        .get_or_init(|| {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = train_tiny_with_cli(tmp.path(), 10, &[]);
+            (tmp, dir)
+        })
+        .1
+}
