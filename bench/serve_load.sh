@@ -11,7 +11,8 @@
 # env:   RUNS="batched unbatched" (which runs; also delay=MS, sentences=N for a batched run
 #        with another --batch-delay-ms or --max-batch-sentences; keys: batched with an API
 #        keys file, every request with its key as a Bearer header, and its rate limiter and
-#        the per-IP one on at limits it never reaches), MAX_SECONDS=900 (cap per run), PORT=5391
+#        the per-IP one on at limits it never reaches), TOLK=path of another tolk binary,
+#        TAG=suffix of the run names (e.g. -before for an older binary), MAX_SECONDS=900 (cap per run), PORT=5391
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 MODEL=${1:-runs/quickstart}
@@ -20,7 +21,8 @@ REQUESTS=${3:-200}
 PORT=${PORT:-5391}
 MAX_SECONDS=${MAX_SECONDS:-900}
 RUNS=${RUNS:-batched unbatched}
-TOLK=./target/release/tolk
+TOLK=${TOLK:-./target/release/tolk}
+TAG=${TAG:-}
 OHA=$(command -v oha || echo ~/.cargo/bin/oha)
 [ -x "$OHA" ] || { echo "oha not found: cargo install oha --locked" >&2; exit 1; }
 [ -x "$TOLK" ] || { echo "build first: cargo build --release" >&2; exit 1; }
@@ -43,7 +45,7 @@ load() { # requests, output file
 }
 
 run() { # name, extra serve flags...
-  local name=$1; shift
+  local name=$1$TAG; shift
   RUST_LOG=warn "$TOLK" serve --model "$MODEL" --addr "127.0.0.1:$PORT" "$@" 2> "$work/$name.log" &
   local pid=$!; echo $pid > "$work/pid"
   for _ in $(seq 300); do curl -sf "127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
