@@ -397,6 +397,12 @@ async fn bad_requests_get_400_or_413_with_a_message() {
         assert!(r.error().contains(message), "{body}: {}", r.error());
     }
     let native: Vec<(Value, &str)> = vec![
+        // Limits come before any work on the texts, detection included (this English text
+        // was detected first, and refused as English for which no model is loaded).
+        (
+            json!({"src": "The dog runs in the park. ".repeat(3), "source": "auto", "target": "en"}),
+            "text 1 has 78 characters, over the character limit (50)",
+        ),
         (
             json!({"src": "x", "beam_size": 2, "n_best": 3}),
             "n-best 3 must not exceed the beam size 2",

@@ -55,11 +55,10 @@ pub struct TextResult {
     pub sentences: Vec<SentenceResult>,
 }
 
-/// Translates `texts` (checked against the limits first) in `format`. For HTML the attention is
-/// kept whatever `options` say (inline elements are placed by it).
+/// Translates `texts` (checked against the limits by [`super::gate`]) in `format`. For HTML
+/// the attention is kept whatever `options` say (inline elements are placed by it).
 ///
-/// Errors: 400 for a text over the limits or HTML that cannot be parsed; else as
-/// [`AppState::translate_texts`].
+/// Errors: 400 for HTML that cannot be parsed; else as [`AppState::translate_texts`].
 pub async fn translate(
     app: &AppState,
     model: &Arc<ServedModel>,
@@ -67,7 +66,6 @@ pub async fn translate(
     format: Format,
     options: TranslateOptions,
 ) -> Result<Vec<TextResult>, ApiError> {
-    app.check_texts(&texts)?;
     match format {
         Format::Text => {
             let outs = app.translate_texts(model, texts, options).await?;

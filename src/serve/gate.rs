@@ -1,6 +1,7 @@
 //! What every translation and detection request passes before its handler: its body read
-//! within the request's time budget, its API key and rate checked ([`Access`]), its key's
-//! character allowance, and the whole request bounded by the same budget.
+//! within the request's time budget, its API key and rate checked ([`Access`]), its texts
+//! checked against the limits and its key's character allowance, and the whole request
+//! bounded by the same budget.
 
 use std::net::SocketAddr;
 
@@ -77,25 +78,29 @@ async fn admit(app: &AppState, req: Request, deadline: Instant) -> Result<Reques
         .map(|c| c.0);
     let ip = access.client_ip(peer, &parts.headers);
     let allowance = access.admit(key.as_deref(), ip)?;
-    check_characters(&fields, &allowance)?;
+    check_texts(app, &fields, &allowance)?;
     parts.extensions.insert(fields);
     parts.extensions.insert(allowance);
     Ok(Request::from_parts(parts, Body::empty()))
 }
 
-/// Checks the key's characters per request over all texts of the request.
+/// Checks the request's texts before any work is done on them (detection included): the
+/// server's limits ([`AppState::check_texts`]) and the key's characters per request over all
+/// texts.
 ///
-/// Errors (400): over the allowance, in LibreTranslate's words.
-fn check_characters(fields: &Fields, allowance: &Allowance) -> Result<(), ApiError> {
-    let Some(limit) = allowance.chars_per_request else {
-        return Ok(());
-    };
+/// Errors (400): a malformed text field, a limit, or over the key's allowance, in
+/// LibreTranslate's words.
+fn check_texts(app: &AppState, fields: &Fields, allowance: &Allowance) -> Result<(), ApiError> {
     let mut chars = 0;
     for field in TEXT_FIELDS {
         if let Some((texts, _)) = fields.texts(field)? {
+            app.check_texts(&texts)?;
             chars += texts.iter().map(|t| t.chars().count()).sum::<usize>();
         }
     }
+    let Some(limit) = allowance.chars_per_request else {
+        return Ok(());
+    };
     if chars > limit {
         return Err(ApiError::bad_request(format!(
             "Invalid request: request ({chars}) exceeds text limit ({limit})"
