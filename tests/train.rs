@@ -199,7 +199,9 @@ fn a_crash_between_the_renames_falls_back_to_the_old_checkpoint() {
     fs::create_dir(tmp.path().join("last.tmp")).unwrap();
     fs::write(tmp.path().join("last.tmp/model.safetensors"), b"partial").unwrap();
 
-    let found = checkpoint::locate(&last).expect("the old checkpoint is found");
+    let found = checkpoint::resolve(&last)
+        .unwrap()
+        .expect("the old checkpoint is found");
     assert_eq!(found, tmp.path().join("last.old"));
     assert_eq!(
         checkpoint::load_state::<TrainingState>(&found).unwrap(),
@@ -213,7 +215,7 @@ fn a_crash_between_the_renames_falls_back_to_the_old_checkpoint() {
     }
 
     checkpoint::save(&last, &vs, None, &state(8)).unwrap();
-    assert_eq!(checkpoint::locate(&last), Some(last.clone()));
+    assert_eq!(checkpoint::resolve(&last).unwrap(), Some(last.clone()));
     assert_eq!(
         checkpoint::load_state::<TrainingState>(&last).unwrap(),
         state(8)

@@ -23,6 +23,6 @@ pub use greedy::greedy_search;
 pub use hypothesis::Hypothesis;
 pub use options::{SearchLimits, TranslateOptions, TranslateOverrides};
 pub use prepare::{prepare_sources, PreparedSource, Truncation};
-pub use shortlist::LexicalShortlist;
+pub use shortlist::{LexicalShortlist, ShortlistError};
 pub use step_model::{Step, StepModel};
 pub use translator::{Translation, Translator};

@@ -126,6 +126,7 @@ pub fn save_shortlist(
         dec.shortlist_translations,
     );
     shortlist.save(&md.shortlist())?;
+    md.record_files(&[&md.shortlist()])?;
     info!(
         seconds = started.elapsed().as_secs_f64(),
         path = %md.shortlist().display(),
@@ -189,6 +190,7 @@ fn load_or_train_subwords(
     let (src_path, tgt_path) = md.tokenizers(sw.joint);
     if src_path.exists() && tgt_path.exists() {
         info!(path = %src_path.display(), "using existing subword model(s)");
+        md.check_files(&[&src_path, &tgt_path])?;
         return Ok((
             SubwordModel::load(&src_path)?,
             SubwordModel::load(&tgt_path)?,
@@ -206,6 +208,7 @@ fn load_or_train_subwords(
         t.save(&tgt_path)?;
         (s, t)
     };
+    md.record_files(&[&src_path, &tgt_path])?;
     info!(
         seconds = started.elapsed().as_secs_f64(),
         vocab = models.0.vocab_size(),
