@@ -375,6 +375,9 @@ impl<M: StepModel> Translator<M> {
         let Some(rows) = translation.hypothesis.attention.as_ref() else {
             return Ok(None);
         };
+        // The source as it was encoded: a source cut in characters is not encoded whole again.
+        let kept_chars = translation.truncation.and_then(|t| t.chars).map(|c| c.kept);
+        let (source, _) = super::prepare::cut_chars(source, kept_chars);
         let mut src_tokens = self.src_subwords.pieces(source)?;
         if let Some(t) = translation.truncation {
             src_tokens.truncate(t.kept);
