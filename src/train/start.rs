@@ -64,12 +64,11 @@ pub enum StartError {
         held: Vec<String>,
     },
     /// `--resume` with a `last` that is there but cannot be read.
-    #[error("--resume: cannot continue from {source} (nothing was changed)")]
-    UnusableLast {
-        /// What is wrong with it, naming it.
-        #[from]
-        source: CheckpointError,
-    },
+    #[error("--resume: cannot continue from {0} (nothing was changed)")]
+    UnusableLast(
+        /// What is wrong with it, naming it (shown in the message, so not as a cause).
+        CheckpointError,
+    ),
     /// `--resume` with a `last/` that is damaged or not of this run.
     #[error("--resume: cannot continue from {} (nothing was changed)", .path.display())]
     DamagedLast {
@@ -139,7 +138,7 @@ fn resumable_last(
     md: &ModelDir,
     held: Vec<String>,
 ) -> Result<Option<PathBuf>, StartError> {
-    let Some(last) = checkpoint::resolve(&md.last())? else {
+    let Some(last) = checkpoint::resolve(&md.last()).map_err(StartError::UnusableLast)? else {
         if !held.is_empty() {
             return Err(StartError::NothingToResume {
                 root: md.root.clone(),
