@@ -8,6 +8,8 @@
 //!   last/{model,optimizer}.safetensors, state.json   checkpoint "last": the latest, for --resume
 //!   step-N/                      with keep_checkpoints > 1: the newest saves, by update
 //!   */checksums.json             SHA-256 of each file of a checkpoint, verified on load
+//!   shortlist.json               lexical shortlist for `translate --shortlist`
+//!   checksums.json               SHA-256 of the tokenizer file(s) and shortlist.json
 //!   metrics.csv                  one row per validation
 //! ```
 
