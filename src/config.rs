@@ -48,6 +48,10 @@ pub struct DataConfig {
     pub max_src_len: usize,
     /// Training pairs whose target has more subwords than this are dropped. Default 100.
     pub max_tgt_len: usize,
+    /// Training pairs with a line longer than this many characters (either side) are
+    /// skipped before subword training, as are pairs with control characters other than TAB
+    /// (counted, logged with the first lines); 0 = no character limit. Default 2000.
+    pub max_line_chars: usize,
     /// Joined-pair augmentation: for every k in 2..=this, the training set also gets each
     /// non-overlapping run of k consecutive pairs joined into one pair
     /// ([`crate::data::concat::with_joined_pairs`]; subword models are learned from the
@@ -72,6 +76,7 @@ impl Default for DataConfig {
             empty_lines: EmptyLinePolicy::Skip,
             max_src_len: 100,
             max_tgt_len: 100,
+            max_line_chars: 2000,
             concat_pairs: 1,
             src_lang: None,
             tgt_lang: None,

@@ -944,3 +944,299 @@ fn search_settings_out_of_range_are_errors_not_clamps() {
             .stderr(predicate::str::contains(message));
     }
 }
+
+/// A copy of the shared model directory as `t.dir/name`, for a test that damages it.
+fn copy_model(t: &Trained, name: &str) -> PathBuf {
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_tree(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+    let copy = t.dir.join(name);
+    let _ = std::fs::remove_dir_all(&copy);
+    copy_tree(&t.model, &copy);
+    copy
+}
+
+/// Every file under `dir` (links not followed) with its bytes, sorted by path.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            out.extend(snapshot(&entry.path()));
+        } else if kind.is_symlink() {
+            let target = std::fs::read_link(entry.path()).unwrap();
+            out.push((entry.path(), target.into_os_string().into_encoded_bytes()));
+        } else {
+            out.push((entry.path(), std::fs::read(entry.path()).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `tolk train` of the shared config into `model_dir` for 3 updates, plus `extra`.
+fn train_into(t: &Trained, model_dir: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    tolk()
+        .args(["train", t.dir.join("tiny.toml").to_str().unwrap()])
+        .args([
+            "--set",
+            &format!("training.model_dir={}", model_dir.display()),
+        ])
+        .args(["--set", "training.max_steps=3"])
+        .args(extra)
+        .timeout(std::time::Duration::from_secs(300))
+        .assert()
+}
+
+#[test]
+fn train_refuses_a_directory_with_checkpoints_but_no_last_unless_overwrite() {
+    let t = trained();
+    let held = copy_model(t, "held-best");
+    std::fs::remove_dir_all(held.join("last")).unwrap();
+    let before = snapshot(&held);
+    for extra in [&[][..], &["--resume"][..]] {
+        train_into(t, &held, extra).failure().stderr(
+            predicate::str::contains(held.to_str().unwrap())
+                .and(predicate::str::contains("best/"))
+                .and(predicate::str::contains("--overwrite")),
+        );
+        assert!(
+            snapshot(&held) == before,
+            "{extra:?} changed {}",
+            held.display()
+        );
+    }
+    train_into(t, &held, &["--overwrite"]).success();
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(held.join("last/state.json")).unwrap()).unwrap();
+    assert_eq!(state["step"], 3, "--overwrite trains from scratch");
+}
+
+#[test]
+fn resume_from_a_broken_last_names_it_and_changes_nothing() {
+    let t = trained();
+    for (case, problem) in [
+        ("dangling", "does not exist"),
+        ("loop", "symbolic link loop"),
+        ("file", "not a directory"),
+    ] {
+        let model = copy_model(t, &format!("broken-last-{case}"));
+        let last = model.join("last");
+        std::fs::remove_dir_all(&last).unwrap();
+        match case {
+            "dangling" => std::os::unix::fs::symlink(model.join("nowhere"), &last).unwrap(),
+            "loop" => std::os::unix::fs::symlink(&last, &last).unwrap(),
+            _ => std::fs::write(&last, b"not a checkpoint").unwrap(),
+        }
+        let before = snapshot(&model);
+        train_into(t, &model, &["--resume"]).failure().stderr(
+            predicate::str::contains(last.to_str().unwrap())
+                .and(predicate::str::contains(problem))
+                .and(predicate::str::contains("from scratch").not()),
+        );
+        assert!(
+            snapshot(&model) == before,
+            "{case}: the model directory changed"
+        );
+    }
+}
+
+#[test]
+fn a_best_checkpoint_that_does_not_load_is_an_error_not_a_fallback_to_last() {
+    let t = trained();
+    let model = copy_model(t, "broken-best");
+    let best = model.join("best");
+    std::fs::remove_dir_all(&best).unwrap();
+    std::os::unix::fs::symlink(&best, &best).unwrap();
+    for extra in [&[][..], &["--checkpoint", "best"][..]] {
+        tolk()
+            .args(["translate", "--model", model.to_str().unwrap()])
+            .args(extra)
+            .write_stdin("ein mann\n")
+            .assert()
+            .failure()
+            .stderr(
+                predicate::str::contains(best.to_str().unwrap())
+                    .and(predicate::str::contains("symbolic link loop")),
+            );
+    }
+    // Only a best/ that does not exist at all falls back to last/, with a warning.
+    std::fs::remove_file(&best).unwrap();
+    tolk()
+        .args(["translate", "--model", model.to_str().unwrap()])
+        .write_stdin("ein mann\n")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("no best/").and(predicate::str::contains("last")));
+}
+
+#[test]
+fn translate_ends_quietly_when_its_stdout_is_closed() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let t = trained();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tolk"))
+        .args(["translate", "--model", t.model.to_str().unwrap()])
+        .args(["--chunk-lines", "10", "--beam", "1"])
+        .env("OMP_WAIT_POLICY", "PASSIVE")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all("ein mann läuft\n".repeat(10).as_bytes())
+        .unwrap();
+    stdin.flush().unwrap();
+    // Like `head -1`: read one line, then close the pipe.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.trim().is_empty());
+    // The next chunk's output has nowhere to go; the child may exit before it reads all this.
+    let _ = stdin.write_all("der hund spielt\n".repeat(20).as_bytes());
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("Error"), "{stderr}");
+}
+
+#[test]
+fn an_out_of_range_shortlist_id_is_an_error_naming_it_not_a_panic() {
+    let t = trained();
+    let model = copy_model(t, "bad-shortlist");
+    // As in a model directory written before its files were checksummed.
+    let _ = std::fs::remove_file(model.join("checksums.json"));
+    let path = model.join("shortlist.json");
+    let mut shortlist: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    shortlist["frequent"][0] = serde_json::json!(9999);
+    std::fs::write(&path, serde_json::to_vec(&shortlist).unwrap()).unwrap();
+    let out = tolk()
+        .args([
+            "translate",
+            "--model",
+            model.to_str().unwrap(),
+            "--shortlist",
+        ])
+        .write_stdin("ein mann\n")
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("shortlist.json: the frequent list lists target id 9999")
+                .and(predicate::str::contains("the target vocabulary has"))
+                .and(predicate::str::contains("panicked").not()),
+        )
+        .get_output()
+        .status
+        .code();
+    assert_eq!(out, Some(1));
+}
+
+#[test]
+fn tokenizer_and_shortlist_files_are_checked_against_checksums() {
+    let t = trained();
+    let model = copy_model(t, "checksummed");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(model.join("checksums.json")).unwrap()).unwrap();
+    for file in ["tokenizer.json", "shortlist.json"] {
+        assert!(manifest["files"][file].is_string(), "{file}: {manifest}");
+    }
+    let translate = |extra: &[&str]| {
+        tolk()
+            .args(["translate", "--model", model.to_str().unwrap()])
+            .args(extra)
+            .write_stdin("ein mann\n")
+            .assert()
+    };
+    let shortlist = model.join("shortlist.json");
+    let mut bytes = std::fs::read(&shortlist).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&shortlist, &bytes).unwrap();
+    translate(&["--shortlist"]).failure().stderr(
+        predicate::str::contains("checksum mismatch: ").and(predicate::str::contains(
+            "shortlist.json was modified or is corrupt",
+        )),
+    );
+    let tokenizer = model.join("tokenizer.json");
+    let mut bytes = std::fs::read(&tokenizer).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&tokenizer, &bytes).unwrap();
+    translate(&[]).failure().stderr(predicate::str::contains(
+        "tokenizer.json was modified or is corrupt",
+    ));
+    // A directory from before: its files load with a warning naming them, and are recorded.
+    std::fs::remove_file(model.join("checksums.json")).unwrap();
+    translate(&["--shortlist"]).success().stderr(
+        predicate::str::contains("tokenizer.json not listed in checksums.json")
+            .and(predicate::str::contains(
+                "shortlist.json not listed in checksums.json",
+            ))
+            .and(predicate::str::contains("added to it now")),
+    );
+    translate(&["--shortlist"])
+        .success()
+        .stderr(predicate::str::contains("not listed").not());
+}
+
+#[test]
+fn a_tokenizer_of_another_vocabulary_size_is_an_error_naming_it() {
+    let t = trained();
+    let model = copy_model(t, "other-tokenizer");
+    let _ = std::fs::remove_file(model.join("checksums.json"));
+    let text = std::fs::read_to_string(t.dir.join("train.de")).unwrap();
+    let other = tolk::subword::train_bpe(text.lines(), 30, 1).unwrap();
+    other.save(&model.join("tokenizer.json")).unwrap();
+    tolk()
+        .args(["translate", "--model", model.to_str().unwrap()])
+        .write_stdin("ein mann\n")
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains(format!(
+                "tokenizer.json: {} subwords, but encoder.embed.weight",
+                other.vocab_size()
+            ))
+            .and(predicate::str::contains(
+                "the tokenizer is not this model's",
+            )),
+        );
+}
+
+#[test]
+fn a_two_megabyte_line_is_cut_in_characters_before_it_is_segmented() {
+    let t = trained();
+    let long = "der hund spielt im park ".repeat(90_000);
+    let long = long.trim_end();
+    for extra in [&[][..], &["--split-sentences"][..]] {
+        let out = translate_cmd(t)
+            .args(extra)
+            .write_stdin(format!("ein mann\n{long}\n"))
+            .assert()
+            .success()
+            .stderr(
+                predicate::str::contains("line 2: ").and(predicate::str::contains(
+                    "2159999 characters, cut to the first 250 subwords of its first 4000 \
+                     characters",
+                )),
+            )
+            .get_output()
+            .stdout
+            .clone();
+        assert_eq!(lines(&out).len(), 2, "{extra:?}");
+    }
+}

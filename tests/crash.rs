@@ -76,7 +76,7 @@ enum Moment {
 
 /// The step of the newest complete `last/` checkpoint of `model`.
 fn saved_step(model: &Path) -> Option<u64> {
-    let dir = tolk::artifacts::checkpoint::locate(&model.join("last"))?;
+    let dir = tolk::artifacts::checkpoint::resolve(&model.join("last")).ok()??;
     let state = tolk::artifacts::checkpoint::load_state::<serde_json::Value>(&dir).ok()?;
     state["step"].as_u64()
 }

@@ -199,7 +199,9 @@ fn a_crash_between_the_renames_falls_back_to_the_old_checkpoint() {
     fs::create_dir(tmp.path().join("last.tmp")).unwrap();
     fs::write(tmp.path().join("last.tmp/model.safetensors"), b"partial").unwrap();
 
-    let found = checkpoint::locate(&last).expect("the old checkpoint is found");
+    let found = checkpoint::resolve(&last)
+        .unwrap()
+        .expect("the old checkpoint is found");
     assert_eq!(found, tmp.path().join("last.old"));
     assert_eq!(
         checkpoint::load_state::<TrainingState>(&found).unwrap(),
@@ -213,7 +215,7 @@ fn a_crash_between_the_renames_falls_back_to_the_old_checkpoint() {
     }
 
     checkpoint::save(&last, &vs, None, &state(8)).unwrap();
-    assert_eq!(checkpoint::locate(&last), Some(last.clone()));
+    assert_eq!(checkpoint::resolve(&last).unwrap(), Some(last.clone()));
     assert_eq!(
         checkpoint::load_state::<TrainingState>(&last).unwrap(),
         state(8)
@@ -297,4 +299,36 @@ fn concat_pairs_adds_joined_training_pairs() {
         joined.src_subwords.to_json().unwrap(),
         "subwords learned from the joined text"
     );
+}
+
+/// Lines with control characters (here NUL) or over `data.max_line_chars` drop their pair,
+/// both sides, before subword training; the other pairs are kept.
+#[test]
+fn pairs_with_control_characters_or_overlong_lines_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = common::tiny_config(dir.path(), "model", 1);
+    // Only the character rule may drop the long line, not the subword length filter.
+    cfg.data.max_src_len = 1_000_000;
+    cfg.data.max_tgt_len = 1_000_000;
+    let edit = |name: &str, line: usize, text: &str| {
+        let path = dir.path().join(name);
+        let mut lines: Vec<String> = fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines[line - 1] = text.to_string();
+        fs::write(&path, lines.join("\n") + "\n").unwrap();
+    };
+    edit("train.de", 3, "ein\0mann");
+    edit("train.en", 7, &"a man ".repeat(20_000));
+    let md = tolk::artifacts::ModelDir::new(&cfg.training.model_dir);
+    fs::create_dir_all(&md.root).unwrap();
+    let data = tolk::train::prepare::prepare(&cfg, &md).unwrap();
+    assert_eq!(data.examples.len(), 300 - 2);
+    let sw = &data.src_subwords;
+    let pieces: Vec<String> = (0..sw.vocab_size() as i64)
+        .filter_map(|id| sw.id_to_piece(id))
+        .collect();
+    assert!(!pieces.iter().any(|p| p.contains('\0')), "{pieces:?}");
 }

@@ -138,8 +138,11 @@ fn every_attention_variant_trains_saves_and_translates() {
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let loaded = LoadedModel::load(&cfg.training.model_dir, None, Device::Cpu)
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));
-        let shortlist = LexicalShortlist::load(&ModelDir::new(&cfg.training.model_dir).shortlist())
-            .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        let shortlist = LexicalShortlist::load(
+            &ModelDir::new(&cfg.training.model_dir).shortlist(),
+            loaded.tgt_subwords.vocab_size(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let src = vec!["ein mann läuft im park".to_string(), "der hund".to_string()];
         let out = translator.translate(&src).unwrap();
         assert_eq!(out.len(), 2, "{name}");

@@ -44,7 +44,10 @@ pub fn time_translation(
     let threads_per_worker = (tch::get_num_threads().max(1) as usize / workers).max(1);
     let shortlist = levers
         .shortlist
-        .then(|| LexicalShortlist::load(&ModelDir::new(model_dir).shortlist()))
+        .then(|| {
+            let vocab = copies[0].tgt_subwords.vocab_size();
+            LexicalShortlist::load(&ModelDir::new(model_dir).shortlist(), vocab)
+        })
         .transpose()?;
     let ids: Vec<Vec<i64>> = test["ids"]
         .as_array()

@@ -12,7 +12,7 @@ use tolk::artifacts::ModelDir;
 use tolk::batch::Batch;
 use tolk::config::Config;
 use tolk::data::batching::{padding_fraction, plan_epoch, plan_inference, BatchPlan};
-use tolk::data::corpus::{read_lines, read_parallel};
+use tolk::data::corpus::{read_lines, read_training_pairs};
 use tolk::train::prepare::segment_and_filter;
 
 pub fn export(
@@ -32,7 +32,7 @@ pub fn export(
     let started = Instant::now();
 
     // Exactly the trainer's data path (src/train/prepare.rs).
-    let corpus = read_parallel(&train_src, &train_tgt, dc.empty_lines)?;
+    let corpus = read_training_pairs(&train_src, &train_tgt, dc.empty_lines, dc.max_line_chars)?;
     let (pairs, _) = segment_and_filter(&config, &src_sw, &tgt_sw, &corpus)?;
     let examples: Vec<(&[i64], &[i64])> = pairs
         .iter()

@@ -91,7 +91,8 @@ pub fn average_weights(dirs: &[PathBuf]) -> anyhow::Result<BTreeMap<String, Tens
 }
 
 /// Writes the mean of `checkpoints` (of the run in `model`) as a model directory `out`: its
-/// config, subword models and shortlist copied, and the averaged weights as `best/` (written
+/// config, subword models and shortlist copied (checked against `model`'s checksums, recorded
+/// in `out`'s), and the averaged weights as `best/` (written
 /// atomically with checksums, no optimizer state), so `tolk translate --model out` reads it.
 ///
 /// Errors: `out` exists and is not empty; as [`average_weights`]; I/O.
@@ -104,6 +105,8 @@ pub fn write_averaged_model(
     ensure!(empty, "{} exists and is not empty", out.display());
     let weights = average_weights(checkpoints)?;
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let source = ModelDir::new(model);
+    let mut copied = Vec::new();
     for entry in fs::read_dir(model).with_context(|| format!("listing {}", model.display()))? {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -111,10 +114,18 @@ pub fn write_averaged_model(
             || name == "shortlist.json"
             || (name.starts_with("tokenizer") && name.ends_with(".json"));
         if wanted && path.is_file() {
+            if name != "config.toml" {
+                source.check_files(&[&path])?;
+            }
             fs::copy(&path, out.join(name))
                 .with_context(|| format!("copying {} to {}", path.display(), out.display()))?;
+            if name != "config.toml" {
+                copied.push(out.join(name));
+            }
         }
     }
+    let out_dir = ModelDir::new(out);
+    out_dir.record_files(&copied.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
     let state = AveragedState {
         averaged_from: checkpoints
             .iter()

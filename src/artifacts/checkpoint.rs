@@ -137,15 +137,139 @@ fn write_json_synced(path: &Path, value: &impl Serialize) -> anyhow::Result<()> 
     })
 }
 
-/// The checkpoint directory to read: `dir`, or `dir.old` if a crash happened between the two
-/// renames of [`save`]. `None` if neither exists.
-pub fn locate(dir: &Path) -> Option<PathBuf> {
-    if dir.join("state.json").exists() {
-        return Some(dir.to_path_buf());
+/// Why a checkpoint directory cannot be read. Each names the path as given (e.g.
+/// `model/last`), so that a user can see which checkpoint is meant.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The path is a symbolic link to something that does not exist.
+    #[error("{}: a symbolic link to {}, which does not exist", .path.display(), .target.display())]
+    DanglingLink {
+        /// The checkpoint path.
+        path: PathBuf,
+        /// Where the link points.
+        target: PathBuf,
+    },
+    /// Following the path's symbolic links never ends.
+    #[error("{}: a symbolic link loop", .path.display())]
+    LinkLoop {
+        /// The checkpoint path.
+        path: PathBuf,
+    },
+    /// The path (after its links) is a file or something else, not a directory.
+    #[error("{}: not a directory (a checkpoint is a directory)", .path.display())]
+    NotADirectory {
+        /// The checkpoint path.
+        path: PathBuf,
+    },
+    /// A directory without the `state.json` every saved checkpoint has.
+    #[error("{}: no state.json, so not a complete checkpoint", .path.display())]
+    Incomplete {
+        /// The checkpoint path.
+        path: PathBuf,
+    },
+    /// The file system refused to say what the path is (e.g. permissions).
+    #[error("{}: cannot be read: {source}", .path.display())]
+    Unreadable {
+        /// The checkpoint path.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Whether anything at all is at `path`, links not followed (a dangling link is something).
+///
+/// Errors: [`CheckpointError::Unreadable`] when the file system cannot tell.
+pub fn is_present(path: &Path) -> Result<bool, CheckpointError> {
+    match fs::symlink_metadata(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(CheckpointError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
-    let name = dir.file_name()?.to_str()?;
-    let old = dir.with_file_name(format!("{name}.old"));
-    old.join("state.json").exists().then_some(old)
+}
+
+/// The checkpoint directory to read for `dir` (e.g. `model_dir/last`): `dir` itself, or
+/// `dir.old` when nothing is at `dir` and a crash happened between the two renames of
+/// [`save`]. `Ok(None)` only when nothing at all is at `dir` (links not followed) and there
+/// is no complete `dir.old`; anything else that keeps `dir` from loading is an error, never a
+/// reason to look elsewhere.
+///
+/// Errors: a dangling link, a link loop, not a directory, a directory without `state.json`
+/// (see [`CheckpointError`]).
+pub fn resolve(dir: &Path) -> Result<Option<PathBuf>, CheckpointError> {
+    if !is_present(dir)? {
+        let old = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(|name| dir.with_file_name(format!("{name}.old")));
+        return Ok(old.filter(|o| o.join("state.json").is_file()));
+    }
+    let meta = fs::metadata(dir).map_err(|source| followed_error(dir, source))?;
+    if !meta.is_dir() {
+        return Err(CheckpointError::NotADirectory {
+            path: dir.to_path_buf(),
+        });
+    }
+    if !dir.join("state.json").is_file() {
+        return Err(CheckpointError::Incomplete {
+            path: dir.to_path_buf(),
+        });
+    }
+    Ok(Some(dir.to_path_buf()))
+}
+
+/// The error for a present `path` whose links could not be followed.
+fn followed_error(path: &Path, source: std::io::Error) -> CheckpointError {
+    let path = path.to_path_buf();
+    match source.kind() {
+        std::io::ErrorKind::NotFound => CheckpointError::DanglingLink {
+            target: fs::read_link(&path).unwrap_or_default(),
+            path,
+        },
+        _ if source.raw_os_error() == Some(ELOOP) => CheckpointError::LinkLoop { path },
+        _ => CheckpointError::Unreadable { path, source },
+    }
+}
+
+/// `ELOOP`, "too many levels of symbolic links" (`io::ErrorKind::FilesystemLoop` is not stable
+/// yet): 40 on Linux, 62 on macOS and the BSDs.
+#[cfg(target_os = "linux")]
+const ELOOP: i32 = 40;
+#[cfg(not(target_os = "linux"))]
+const ELOOP: i32 = 62;
+
+/// The shape of tensor `name` as stored in the safetensors file `path`, read from the file's
+/// header alone (no tensor data); `None` when the file has no such tensor.
+///
+/// Errors: the file cannot be read or its header is not safetensors JSON.
+pub fn stored_shape(path: &Path, name: &str) -> anyhow::Result<Option<Vec<i64>>> {
+    use std::io::Read;
+    let bad = || {
+        format!(
+            "loading weights {}: not a safetensors header",
+            path.display()
+        )
+    };
+    let mut file = fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len).with_context(bad)?;
+    let len = u64::from_le_bytes(len);
+    let file_len = file.metadata()?.len();
+    if len > file_len.saturating_sub(8) || len > 100 << 20 {
+        bail!(bad());
+    }
+    let mut header = vec![0u8; len as usize];
+    file.read_exact(&mut header).with_context(bad)?;
+    let header: serde_json::Value = serde_json::from_slice(&header).with_context(bad)?;
+    let Some(shape) = header.get(name).and_then(|t| t.get("shape")) else {
+        return Ok(None);
+    };
+    let shape: Vec<i64> = serde_json::from_value(shape.clone()).with_context(bad)?;
+    Ok(Some(shape))
 }
 
 /// Reads the state saved with a checkpoint.

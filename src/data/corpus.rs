@@ -28,6 +28,8 @@ use std::str::FromStr;
 use flate2::read::MultiGzDecoder;
 use serde::{Deserialize, Serialize};
 
+use super::text_check::{check_line, UnusableLine};
+
 /// First two bytes of every gzip member.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// UTF-8 encoding of U+FEFF, the byte order mark.
@@ -90,11 +92,16 @@ pub struct ReadStats {
     /// Pairs dropped because one side was empty or whitespace-only
     /// (always 0 under [`EmptyLinePolicy::Fail`]).
     pub empty_skipped: usize,
-    /// Pairs returned (`lines_read - empty_skipped`).
+    /// Pairs returned (`lines_read - empty_skipped - unusable_skipped`).
     pub kept: usize,
     /// 1-based line numbers of the first (at most
     /// [`MAX_REPORTED_EMPTY_LINES`]) skipped pairs, for log messages.
     pub first_empty_lines: Vec<usize>,
+    /// Pairs dropped because a side is not usable text (control characters, over the
+    /// character limit; only [`read_training_pairs`] checks).
+    pub unusable_skipped: usize,
+    /// The first (at most [`MAX_REPORTED_EMPTY_LINES`]) unusable lines, for log messages.
+    pub first_unusable: Vec<UnusableLine>,
     /// Lines, summed over both files, that ended in `"\r\n"`.
     pub crlf_lines: usize,
     /// Whether the source file was read as gzip.
@@ -448,6 +455,34 @@ pub fn read_parallel(
     tgt_path: &Path,
     policy: EmptyLinePolicy,
 ) -> Result<ParallelCorpus, CorpusError> {
+    read_pairs(src_path, tgt_path, policy, None)
+}
+
+/// [`read_parallel`] for training data: also drops each pair with a side that is not usable
+/// text ([`crate::data::text_check::check_line`]: control characters other than TAB, more
+/// than `max_line_chars` characters; 0 = no length limit), counted in
+/// [`ReadStats::unusable_skipped`] with the first lines in [`ReadStats::first_unusable`].
+///
+/// # Errors
+///
+/// As [`read_parallel`].
+pub fn read_training_pairs(
+    src_path: &Path,
+    tgt_path: &Path,
+    policy: EmptyLinePolicy,
+    max_line_chars: usize,
+) -> Result<ParallelCorpus, CorpusError> {
+    read_pairs(src_path, tgt_path, policy, Some(max_line_chars))
+}
+
+/// The reading loop of [`read_parallel`]; with `check`, [`read_training_pairs`]'s text check
+/// with that character limit.
+fn read_pairs(
+    src_path: &Path,
+    tgt_path: &Path,
+    policy: EmptyLinePolicy,
+    check: Option<usize>,
+) -> Result<ParallelCorpus, CorpusError> {
     let mut src_reader = LineReader::open(src_path)?;
     let mut tgt_reader = LineReader::open(tgt_path)?;
     let mut corpus = ParallelCorpus::default();
@@ -494,6 +529,22 @@ pub fn read_parallel(
                 }
             }
             continue;
+        }
+        if let Some(max_chars) = check {
+            let unusable = [(src_path, &s), (tgt_path, &t)]
+                .into_iter()
+                .find_map(|(path, text)| Some((path, check_line(text, max_chars)?)));
+            if let Some((path, why)) = unusable {
+                corpus.stats.unusable_skipped += 1;
+                if corpus.stats.first_unusable.len() < MAX_REPORTED_EMPTY_LINES {
+                    corpus.stats.first_unusable.push(UnusableLine {
+                        path: path.to_path_buf(),
+                        line,
+                        why,
+                    });
+                }
+                continue;
+            }
         }
         corpus.src.push(s);
         corpus.tgt.push(t);

@@ -31,6 +31,7 @@ pub mod corpus;
 pub mod input;
 pub mod length_filter;
 pub mod shard;
+pub mod text_check;
 
 pub use batching::{
     batch_cost, padding_fraction, plan_epoch, plan_inference, BatchPlan, DEFAULT_POOL_FACTOR,

@@ -22,7 +22,10 @@ pub use ensemble::Ensemble;
 pub use greedy::greedy_search;
 pub use hypothesis::Hypothesis;
 pub use options::{SearchLimits, TranslateOptions, TranslateOverrides};
-pub use prepare::{prepare_sources, PreparedSource, Truncation};
-pub use shortlist::LexicalShortlist;
+pub use prepare::{
+    cut_chars, input_char_limit, prepare_sources, CharCut, PreparedSource, Truncation,
+    CHARS_PER_SUBWORD,
+};
+pub use shortlist::{LexicalShortlist, ShortlistError};
 pub use step_model::{Step, StepModel};
 pub use translator::{Translation, Translator};

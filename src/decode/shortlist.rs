@@ -9,12 +9,51 @@
 //! containing the token), which favours translations over merely frequent tokens.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::subword::{BOS_ID, EOS_ID, PAD_ID, UNK_ID};
+
+/// Why a shortlist cannot be read for a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ShortlistError {
+    /// The file cannot be read.
+    #[error("{}: no lexical shortlist (build one with `tolk shortlist --model DIR`)", .path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a shortlist's JSON.
+    #[error("{}: not a tolk lexical shortlist", .path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A candidate that is not an id of the model's target vocabulary (search would index
+    /// the vocabulary projection out of range).
+    #[error(
+        "{}: {entry} lists target id {id}, but the target vocabulary has {vocab} subwords \
+         (ids 0 to {}); rebuild it with `tolk shortlist --model DIR`",
+        .path.display(), .vocab.saturating_sub(1)
+    )]
+    OutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// Where: `source entry N` (the candidates of source id N) or `the frequent list`.
+        entry: String,
+        /// The bad id.
+        id: i64,
+        /// The model's target vocabulary size.
+        vocab: usize,
+    },
+}
 
 /// Target-vocabulary candidates per source token, learned from a parallel corpus.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,18 +142,47 @@ impl LexicalShortlist {
         Ok(())
     }
 
-    /// Reads a shortlist written by [`Self::save`].
+    /// Reads a shortlist written by [`Self::save`] for a model whose target vocabulary has
+    /// `tgt_vocab` subwords, checking every candidate against it.
     ///
-    /// Errors: a missing or malformed file, naming the path.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| {
-            format!(
-                "{}: no lexical shortlist (build one with `tolk shortlist --model DIR`)",
-                path.display()
-            )
+    /// Errors: a missing or malformed file, a candidate outside `0..tgt_vocab`, naming the
+    /// path (and the entry and id).
+    pub fn load(path: &Path, tgt_vocab: usize) -> Result<Self, ShortlistError> {
+        let bytes = std::fs::read(path).map_err(|source| ShortlistError::Unreadable {
+            path: path.to_path_buf(),
+            source,
         })?;
-        serde_json::from_slice(&bytes)
-            .with_context(|| format!("{}: not a tolk lexical shortlist", path.display()))
+        let shortlist: Self =
+            serde_json::from_slice(&bytes).map_err(|source| ShortlistError::Malformed {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        shortlist.check_ids(path, tgt_vocab)?;
+        Ok(shortlist)
+    }
+
+    /// Checks that every candidate is in `0..tgt_vocab`; `path` names the file in the error.
+    fn check_ids(&self, path: &Path, tgt_vocab: usize) -> Result<(), ShortlistError> {
+        let entries = std::iter::once(("the frequent list".to_string(), &self.frequent)).chain(
+            self.per_source
+                .iter()
+                .enumerate()
+                .map(|(s, ids)| (format!("source entry {s}"), ids)),
+        );
+        for (entry, ids) in entries {
+            if let Some(&id) = ids
+                .iter()
+                .find(|&&id| id < 0 || id as u64 >= tgt_vocab as u64)
+            {
+                return Err(ShortlistError::OutOfRange {
+                    path: path.to_path_buf(),
+                    entry,
+                    id,
+                    vocab: tgt_vocab,
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -151,15 +219,39 @@ mod tests {
     }
 
     #[test]
+    fn a_target_id_outside_the_vocabulary_is_an_error_naming_entry_and_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shortlist.json");
+        let mut s = LexicalShortlist::learn(&corpus(), 16, 1, 2);
+        s.per_source[11].push(41);
+        s.save(&path).unwrap();
+        assert!(LexicalShortlist::load(&path, 42).is_ok());
+        let err = LexicalShortlist::load(&path, 41).unwrap_err().to_string();
+        assert!(
+            err.contains("shortlist.json: source entry 11 lists target id 41")
+                && err.contains("the target vocabulary has 41 subwords"),
+            "{err}"
+        );
+        s.per_source[11].pop();
+        s.frequent.push(-1);
+        s.save(&path).unwrap();
+        let err = LexicalShortlist::load(&path, 41).unwrap_err().to_string();
+        assert!(
+            err.contains("the frequent list lists target id -1"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn save_and_load_round_trip() {
         let dir = std::env::temp_dir().join(format!("tolk-shortlist-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("shortlist.json");
         let s = LexicalShortlist::learn(&corpus(), 16, 2, 3);
         s.save(&path).unwrap();
-        assert_eq!(LexicalShortlist::load(&path).unwrap(), s);
+        assert_eq!(LexicalShortlist::load(&path, 41).unwrap(), s);
         std::fs::write(&path, b"{").unwrap();
-        let err = format!("{:#}", LexicalShortlist::load(&path).unwrap_err());
+        let err = format!("{:#}", LexicalShortlist::load(&path, 41).unwrap_err());
         assert!(err.contains("not a tolk lexical shortlist"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

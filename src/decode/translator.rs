@@ -75,11 +75,14 @@ impl Translator<Seq2Seq> {
         let mut loaded = LoadedModel::load(dir, checkpoint, device).map_err(Error::model)?;
         let options = TranslateOptions::resolve(&loaded.config.decoding, overrides)?;
         loaded.model.set_search_precision(options.precision);
-        let shortlist = options
-            .shortlist
-            .then(|| LexicalShortlist::load(&ModelDir::new(dir).shortlist()))
-            .transpose()
-            .map_err(Error::model)?;
+        let shortlist = if options.shortlist {
+            let md = ModelDir::new(dir);
+            md.check_files(&[&md.shortlist()]).map_err(Error::model)?;
+            let vocab = loaded.tgt_subwords.vocab_size();
+            Some(LexicalShortlist::load(&md.shortlist(), vocab).map_err(Error::model)?)
+        } else {
+            None
+        };
         Ok(Self::new(
             loaded.model,
             loaded.src_subwords,
@@ -372,6 +375,9 @@ impl<M: StepModel> Translator<M> {
         let Some(rows) = translation.hypothesis.attention.as_ref() else {
             return Ok(None);
         };
+        // The source as it was encoded: a source cut in characters is not encoded whole again.
+        let kept_chars = translation.truncation.and_then(|t| t.chars).map(|c| c.kept);
+        let (source, _) = super::prepare::cut_chars(source, kept_chars);
         let mut src_tokens = self.src_subwords.pieces(source)?;
         if let Some(t) = translation.truncation {
             src_tokens.truncate(t.kept);

@@ -9,10 +9,12 @@ pub mod optimizer;
 pub mod prepare;
 pub mod replication;
 pub mod schedule;
+pub mod start;
 pub mod state;
 pub mod trainer;
 pub mod update;
 pub mod validation;
 
 pub use loss_scale::LossScale;
-pub use trainer::{train, train_as, TrainSummary};
+pub use start::Start;
+pub use trainer::{train, train_as, train_from, TrainSummary};

@@ -8,7 +8,7 @@ use tracing::{info, warn};
 
 use crate::artifacts::ModelDir;
 use crate::config::Config;
-use crate::data::corpus::{read_parallel, ParallelCorpus};
+use crate::data::corpus::{read_parallel, read_training_pairs, ParallelCorpus};
 use crate::data::length_filter::{filter_by_length, LengthFilter};
 use crate::decode::LexicalShortlist;
 use crate::error::Error;
@@ -52,7 +52,13 @@ pub struct PreparedData {
 /// errors.
 pub fn prepare(config: &Config, md: &ModelDir) -> anyhow::Result<PreparedData> {
     let dc = &config.data;
-    let train_corpus = read_parallel(&dc.train_src, &dc.train_tgt, dc.empty_lines)?;
+    let train_corpus = read_training_pairs(
+        &dc.train_src,
+        &dc.train_tgt,
+        dc.empty_lines,
+        dc.max_line_chars,
+    )?;
+    warn_unusable(config, &train_corpus);
     info!(
         pairs = train_corpus.len(),
         empty_skipped = train_corpus.stats.empty_skipped,
@@ -107,6 +113,23 @@ pub fn prepare(config: &Config, md: &ModelDir) -> anyhow::Result<PreparedData> {
     })
 }
 
+/// One warning for the training pairs skipped as unusable text, with their count and first
+/// lines (file:line and why).
+fn warn_unusable(config: &Config, corpus: &ParallelCorpus) {
+    let stats = &corpus.stats;
+    if stats.unusable_skipped == 0 {
+        return;
+    }
+    let first: Vec<String> = stats.first_unusable.iter().map(|l| l.to_string()).collect();
+    warn!(
+        "{} training pairs skipped (both sides): a line with control characters or over \
+         data.max_line_chars = {} characters; first: {}",
+        stats.unusable_skipped,
+        config.data.max_line_chars,
+        first.join(", ")
+    );
+}
+
 /// Learns the lexical shortlist (sizes from `config.decoding`) from training pairs of subword
 /// ids and writes it to `md`'s `shortlist.json`, atomically.
 ///
@@ -126,6 +149,7 @@ pub fn save_shortlist(
         dec.shortlist_translations,
     );
     shortlist.save(&md.shortlist())?;
+    md.record_files(&[&md.shortlist()])?;
     info!(
         seconds = started.elapsed().as_secs_f64(),
         path = %md.shortlist().display(),
@@ -145,7 +169,9 @@ pub fn shortlist_from_corpus(
     src: &Path,
     tgt: &Path,
 ) -> anyhow::Result<()> {
-    let corpus = read_parallel(src, tgt, config.data.empty_lines)?;
+    let dc = &config.data;
+    let corpus = read_training_pairs(src, tgt, dc.empty_lines, dc.max_line_chars)?;
+    warn_unusable(config, &corpus);
     let (src_path, tgt_path) = md.tokenizers(config.subword.joint);
     let (src_sw, tgt_sw) = (
         SubwordModel::load(&src_path)?,
@@ -189,6 +215,7 @@ fn load_or_train_subwords(
     let (src_path, tgt_path) = md.tokenizers(sw.joint);
     if src_path.exists() && tgt_path.exists() {
         info!(path = %src_path.display(), "using existing subword model(s)");
+        md.check_files(&[&src_path, &tgt_path])?;
         return Ok((
             SubwordModel::load(&src_path)?,
             SubwordModel::load(&tgt_path)?,
@@ -206,6 +233,7 @@ fn load_or_train_subwords(
         t.save(&tgt_path)?;
         (s, t)
     };
+    md.record_files(&[&src_path, &tgt_path])?;
     info!(
         seconds = started.elapsed().as_secs_f64(),
         vocab = models.0.vocab_size(),

@@ -5,7 +5,7 @@
 use std::fs;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use tch::nn::VarStore;
 use tracing::info;
@@ -15,11 +15,12 @@ use super::optimizer::Adam;
 use super::prepare::{prepare, PreparedData, ValidSet};
 use super::replication::{rank_slice, Replication};
 use super::schedule::Decision;
+use super::start::{open_model_dir, Start};
 use super::state::{LossWindow, TrainingState};
 use super::update::{train_update, Replicas, UpdatePlan};
 use super::validation::validate;
 use crate::artifacts::metrics_log::{self, MetricsRow};
-use crate::artifacts::{checkpoint, write_file_atomic, ModelDir};
+use crate::artifacts::{checkpoint, ModelDir};
 use crate::batch::Batch;
 use crate::config::Config;
 use crate::data::batching::plan_epoch;
@@ -53,7 +54,16 @@ pub struct TrainSummary {
 /// different model, I/O errors while checkpointing, a diverged loss, bad `WORLD_SIZE` / `RANK`
 /// variables, a failed rendezvous or collective.
 pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
-    train_as(config, resume, &World::from_env()?)
+    let start = if resume { Start::Resume } else { Start::Fresh };
+    train_from(config, start)
+}
+
+/// [`train`] with the way the run starts in its model directory given as a [`Start`]
+/// (`tolk train`, `--resume`, `--overwrite`).
+///
+/// Errors: as [`train`]; the refusals of [`super::start::open_model_dir`].
+pub fn train_from(config: &Config, start: Start) -> anyhow::Result<TrainSummary> {
+    train_as(config, start, &World::from_env()?)
 }
 
 /// Trains as rank `world.rank` of `world.size` data-parallel processes (one process when
@@ -65,7 +75,7 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
 /// take rank 0's schedule after each validation. On GPUs rank r uses `cuda:LOCAL_RANK`.
 ///
 /// Errors: as [`train`].
-pub fn train_as(config: &Config, resume: bool, world: &World) -> anyhow::Result<TrainSummary> {
+pub fn train_as(config: &Config, start: Start, world: &World) -> anyhow::Result<TrainSummary> {
     let tc = &config.training;
     set_threads(tc.threads);
     if !(tc.loss_scale_init.is_finite() && tc.loss_scale_init > 0.0) {
@@ -84,7 +94,7 @@ pub fn train_as(config: &Config, resume: bool, world: &World) -> anyhow::Result<
     }
     // Rank 0 creates the model directory and the subword models before the others read them.
     let (md, resume_from, data) = if world.is_main() {
-        let (md, from) = open_model_dir(config, resume)?;
+        let (md, from) = open_model_dir(config, start)?;
         let data = prepare(config, &md)?;
         if let Some(r) = &replication {
             r.group.barrier()?;
@@ -93,7 +103,7 @@ pub fn train_as(config: &Config, resume: bool, world: &World) -> anyhow::Result<
     } else {
         replication.as_ref().expect("size > 1").group.barrier()?;
         let md = ModelDir::new(&config.training.model_dir);
-        let from = checkpoint::locate(&md.last()).filter(|_| resume);
+        let from = checkpoint::resolve(&md.last())?.filter(|_| start == Start::Resume);
         let data = prepare(config, &md)?;
         (md, from, data)
     };
@@ -151,41 +161,6 @@ pub fn train_as(config: &Config, resume: bool, world: &World) -> anyhow::Result<
         replication,
     };
     trainer.run(&examples, &lengths)
-}
-
-/// Creates the model directory, refuses to overwrite a run unless resuming (and to resume
-/// with another model), and writes the config. Returns it with the checkpoint to resume
-/// from; resuming a run killed before its first checkpoint starts it from scratch, with a
-/// warning.
-fn open_model_dir(
-    config: &Config,
-    resume: bool,
-) -> anyhow::Result<(ModelDir, Option<std::path::PathBuf>)> {
-    let md = ModelDir::new(&config.training.model_dir);
-    fs::create_dir_all(&md.root)
-        .with_context(|| format!("creating model directory {}", md.root.display()))?;
-    let last = checkpoint::locate(&md.last());
-    if resume && last.is_none() {
-        tracing::warn!(
-            "--resume: no checkpoint in {} yet; starting the run from scratch",
-            md.last().display()
-        );
-    } else if resume {
-        let saved = Config::from_file(&md.config())?;
-        if saved.model != config.model || saved.subword != config.subword {
-            bail!(
-                "--resume: {} holds a different model or subword setup than this config",
-                md.config().display()
-            );
-        }
-    } else if last.is_some() {
-        bail!(
-            "{} already holds a checkpoint: pass --resume to continue it, or choose another model_dir",
-            md.root.display()
-        );
-    }
-    write_file_atomic(&md.config(), config.to_toml().as_bytes())?;
-    Ok((md, last.filter(|_| resume)))
 }
 
 /// Loads weights, optimizer moments and state from the checkpoint `dir` (`last/`, or

@@ -2,9 +2,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::{ensure, Context};
+use anyhow::ensure;
 use tolk::artifacts::average::{last_step_checkpoints, write_averaged_model};
-use tolk::artifacts::checkpoint::locate;
 use tolk::artifacts::ModelDir;
 
 /// Average the weights of several checkpoints of one run into a new model directory.
@@ -36,12 +35,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
             args.checkpoints
                 .iter()
-                .map(|name| {
-                    locate(&md.checkpoint(name)).with_context(|| {
-                        format!("{}: no checkpoint named {name:?}", args.model.display())
-                    })
-                })
-                .collect::<anyhow::Result<_>>()?
+                .map(|name| md.resolve_checkpoint(Some(name)))
+                .collect::<Result<_, _>>()?
         }
     };
     write_averaged_model(&args.model, &dirs, &args.out)?;

@@ -56,7 +56,7 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    let result = match Cli::parse().command {
         Command::Train(args) => train::run(args),
         Command::Translate(args) => translate::run(args),
         Command::Shortlist(args) => shortlist::run(args),
@@ -64,5 +64,24 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Plot(args) => plot::run(args),
         Command::Average(args) => average::run(args),
+    };
+    match result {
+        // `tolk translate ... | head -1`: the reader has all it wanted; end as `head` expects,
+        // quietly and with status 0, as other Unix filters do on SIGPIPE.
+        Err(e) if is_broken_pipe(&e) => {
+            tracing::debug!("output closed by its reader: {e:#}");
+            Ok(())
+        }
+        other => other,
     }
+}
+
+/// Whether `err` comes from writing to a pipe (stdout, `--output` FIFO) that its reader
+/// closed: Rust ignores SIGPIPE, so such writes fail with `BrokenPipe`.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

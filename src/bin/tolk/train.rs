@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use tolk::config::Config;
+use tolk::train::Start;
 
 /// Train a model from a TOML config.
 #[derive(clap::Args)]
@@ -13,8 +14,13 @@ pub struct Args {
     /// The experiment config.
     config: PathBuf,
     /// Continue the run saved in the config's model_dir/last.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "overwrite")]
     resume: bool,
+    /// Delete the checkpoints, tokenizers, shortlist and metrics of an earlier run in the
+    /// config's model_dir and train from scratch (without it, a model_dir that holds a
+    /// checkpoint is refused).
+    #[arg(long)]
+    overwrite: bool,
     /// Override a config key, e.g. `--set model.attention=dot --set training.max_minutes=15`.
     #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
     overrides: Vec<String>,
@@ -25,12 +31,23 @@ pub struct Args {
     nproc: usize,
 }
 
+impl Args {
+    /// How the run treats what is already in its model directory.
+    fn start(&self) -> Start {
+        match (self.resume, self.overwrite) {
+            (true, _) => Start::Resume,
+            (false, true) => Start::Overwrite,
+            (false, false) => Start::Fresh,
+        }
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = Config::from_file_with_overrides(&args.config, &args.overrides)?;
     if args.nproc > 1 {
         return launch_ranks(&args, &cfg);
     }
-    let summary = tolk::train::train(&cfg, args.resume)?;
+    let summary = tolk::train::train_from(&cfg, args.start())?;
     tracing::info!(
         steps = summary.steps,
         best_valid_bleu = ?summary.best_valid_bleu,
@@ -65,6 +82,9 @@ fn launch_ranks(args: &Args, cfg: &Config) -> anyhow::Result<()> {
         cmd.arg("train").arg(&args.config);
         if args.resume {
             cmd.arg("--resume");
+        }
+        if args.overwrite {
+            cmd.arg("--overwrite");
         }
         for o in &args.overrides {
             cmd.arg("--set").arg(o);

@@ -283,14 +283,26 @@ fn warn_truncated(
         None => (0..translations.len()).collect(),
     };
     for (i, hyps) in translations.iter().enumerate() {
-        if let Some(t) = hyps.first().and_then(|h| h.truncation) {
-            tracing::warn!(
-                "line {}: {} subwords, cut to the first {} (decoding.max_input_subwords / \
+        let Some(t) = hyps.first().and_then(|h| h.truncation) else {
+            continue;
+        };
+        let line = offset + line_of[i] + 1;
+        match t.chars {
+            Some(c) => tracing::warn!(
+                "line {line}: {} characters, cut to the first {} subwords of its first {} \
+                 characters ({} per subword; decoding.max_input_subwords / \
                  --max-input-subwords)",
-                offset + line_of[i] + 1,
+                c.original,
+                t.kept,
+                c.kept,
+                tolk::decode::CHARS_PER_SUBWORD
+            ),
+            None => tracing::warn!(
+                "line {line}: {} subwords, cut to the first {} (decoding.max_input_subwords / \
+                 --max-input-subwords)",
                 t.original,
                 t.kept
-            );
+            ),
         }
     }
 }
