@@ -158,6 +158,11 @@ fn sentence_json(s: &SentenceResult, alignment: AlignmentKind) -> Value {
     }
     if let Some(t) = s.answer.truncation {
         out["truncated"] = json!({ "original_subwords": t.original, "kept_subwords": t.kept });
+        if let Some(c) = t.chars {
+            // Cut in characters first: `original_subwords` counts the kept characters' subwords.
+            out["truncated"]["original_chars"] = json!(c.original);
+            out["truncated"]["kept_chars"] = json!(c.kept);
+        }
     }
     out
 }
