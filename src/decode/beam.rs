@@ -8,6 +8,7 @@
 use tch::{Device, Kind, Tensor};
 
 use super::hypothesis::{length_penalty, Hypothesis};
+use super::options::MAX_LENGTH_PENALTY;
 use super::step_model::StepModel;
 use super::trace::{Columns, SearchTrace};
 use crate::error::Error;
@@ -25,7 +26,9 @@ pub struct BeamConfig {
 }
 
 impl BeamConfig {
-    /// Checks 1 ≤ nbest ≤ beam_size and a finite α ≥ 0.
+    /// Checks 1 ≤ nbest ≤ beam_size and 0 ≤ α ≤ [`MAX_LENGTH_PENALTY`], for callers of
+    /// [`beam_search`] that bypass [`super::TranslateOptions::validate`] (which also bounds the
+    /// beam size, with the same messages).
     ///
     /// Errors: [`Error::Input`] naming the bad setting.
     pub fn validate(&self) -> Result<(), Error> {
@@ -38,9 +41,9 @@ impl BeamConfig {
                 self.nbest, self.beam_size
             )));
         }
-        if !(self.length_penalty.is_finite() && self.length_penalty >= 0.0) {
+        if !(0.0..=MAX_LENGTH_PENALTY).contains(&self.length_penalty) {
             return Err(Error::Input(format!(
-                "length penalty {} must be a finite number ≥ 0",
+                "length penalty {:?} must be between 0 and {MAX_LENGTH_PENALTY}",
                 self.length_penalty
             )));
         }
