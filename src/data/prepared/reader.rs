@@ -167,11 +167,12 @@ pub struct PreparedCorpus {
 
 impl PreparedCorpus {
     /// Opens the prepared corpus `dir` after verifying the SHA-256 of every file against its
-    /// `checksums.json`. Verifying reads every byte once: about 1.5 GB/s of SHA-256 on the
-    /// machine where this was measured (Intel Xeon Processor with SHA-NI, sha2 0.10; see
-    /// docs/scale.md), so about 0.1 s per million pairs of 20 + 20 tokens stored as u16, and
-    /// it leaves the pages in the OS cache for training. See
-    /// [`open_unverified`](Self::open_unverified) to skip it.
+    /// `checksums.json`. Verifying reads every byte once: SHA-256 ran at about 1.1 GB/s
+    /// (sha2 0.10, one core of an "Intel(R) Xeon(R) Processor" with SHA-NI, files in the page
+    /// cache; `examples/prepared_bench.rs`, docs/scale.md), so about 0.1 s per million pairs
+    /// of 20 + 20 u16 ids (106 bytes a pair), 0.5 s for five million; it also brings the
+    /// pages into the OS cache for training. [`open_unverified`](Self::open_unverified) skips
+    /// it (2 ms per million pairs).
     ///
     /// Errors: [`PreparedError::NoManifest`], [`PreparedError::Unlisted`] or
     /// [`PreparedError::Checksum`] ("checksum mismatch: FILE was modified or is corrupt")
