@@ -14,6 +14,8 @@
 //!   independent jobs.
 //! * [`length_filter`] drops training pairs whose tokenized source or target
 //!   is longer than a limit, remembering which ones were dropped.
+//! * [`prepared`] writes and memory-maps the binary training corpus (token ids, offsets,
+//!   line numbers) that `tolk prepare` will produce (issue 29).
 //! * [`batching`] groups examples into batches under a padded-token budget,
 //!   with length bucketing and a deterministic per-epoch shuffle for training,
 //!   and length-sorted batches for inference.
@@ -30,6 +32,7 @@ pub mod concat;
 pub mod corpus;
 pub mod input;
 pub mod length_filter;
+pub mod prepared;
 pub mod shard;
 pub mod text_check;
 
