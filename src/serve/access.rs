@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use axum::http::{header, HeaderMap, StatusCode};
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 
@@ -303,9 +304,9 @@ impl Access {
         let known = key.and_then(|k| self.keys.as_ref()?.keys.get(k));
         if let Some(state) = known {
             if let Some(limiter) = &state.limiter {
-                limiter
-                    .check()
-                    .map_err(|wait| slow_down(&wait, "this API key"))?;
+                limiter.check().map_err(|w| {
+                    slow_down(w.wait_time_from(limiter.clock().now()), "this API key")
+                })?;
             }
             return Ok(Allowance {
                 key_name: Some(state.name.clone()),
@@ -318,7 +319,7 @@ impl Access {
             }
             limiter
                 .check_key(&ip)
-                .map_err(|wait| slow_down(&wait, "this address"))?;
+                .map_err(|w| slow_down(w.wait_time_from(limiter.clock().now()), "this address"))?;
         }
         match (&self.keys, key) {
             (None, _) => Ok(Allowance::default()),
@@ -341,12 +342,10 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
 }
 
-/// 429 with `Retry-After` (whole seconds, at least 1) for a rate `who` went over.
-fn slow_down(wait: &governor::NotUntil<governor::clock::QuantaInstant>, who: &str) -> ApiError {
-    let seconds = wait
-        .wait_time_from(DefaultClock::default().now())
-        .as_secs_f64();
-    let retry_after = (seconds.ceil() as u64).max(1);
+/// 429 with `Retry-After` (whole seconds, at least 1) for a rate `who` went over, `wait`
+/// (read on the limiter's own clock) before the next request would be admitted.
+fn slow_down(wait: Duration, who: &str) -> ApiError {
+    let retry_after = (wait.as_secs_f64().ceil() as u64).max(1);
     ApiError {
         retry_after: Some(retry_after),
         ..ApiError::new(
