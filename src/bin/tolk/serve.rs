@@ -124,11 +124,12 @@ pub struct Args {
     cors_origins: Vec<String>,
 }
 
-/// Seconds from a flag as a duration. Errors: not a finite number > 0.
+/// Seconds from a flag as a duration. Errors: not a number > 0 and < 1e9 (a larger one would
+/// overflow `Duration`).
 fn seconds(flag: &str, s: f64) -> anyhow::Result<Duration> {
     anyhow::ensure!(
         s.is_finite() && s > 0.0 && s < 1e9,
-        "{flag} must be a positive number of seconds, not {s}"
+        "{flag} must be a positive number of seconds, not {s:?}"
     );
     Ok(Duration::from_secs_f64(s))
 }
@@ -167,17 +168,13 @@ impl Args {
     }
 
     fn limits(&self) -> anyhow::Result<Limits> {
-        anyhow::ensure!(
-            self.timeout_s.is_finite() && self.timeout_s > 0.0,
-            "--timeout-s must be a positive number of seconds"
-        );
         Ok(Limits {
             max_body_bytes: self.max_body_bytes,
             max_chars_per_text: self.max_chars,
             max_texts_per_request: self.max_texts,
             max_beam_size: self.max_beam,
             max_nbest: self.max_nbest,
-            request_timeout: Duration::from_secs_f64(self.timeout_s),
+            request_timeout: seconds("--timeout-s", self.timeout_s)?,
         })
     }
 
