@@ -636,17 +636,8 @@ fn sigterm_during_load_answers_every_accepted_request_then_exits_0() {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut addr = None;
-    let mut line = String::new();
-    while addr.is_none() && stderr.read_line(&mut line).unwrap() > 0 {
-        let plain = strip_ansi(&line);
-        addr = plain
-            .split("addr=")
-            .nth(1)
-            .map(|a| a.split_whitespace().next().unwrap().to_string());
-        line.clear();
-    }
-    let addr = addr.expect("the server did not say where it listens");
+    let addr = common::listen_addr(&mut stderr)
+        .unwrap_or_else(|log| panic!("the server did not say where it listens: {log}"));
     // Drain the log so the server never blocks on a full pipe.
     let log = std::thread::spawn(move || {
         let mut rest = String::new();
@@ -725,13 +716,6 @@ fn sigterm_during_load_answers_every_accepted_request_then_exits_0() {
     );
     // Nothing listens any more.
     assert!(std::net::TcpStream::connect(&addr).is_err());
-}
-
-fn strip_ansi(s: &str) -> String {
-    regex::Regex::new("\x1b\\[[0-9;]*m")
-        .unwrap()
-        .replace_all(s, "")
-        .into_owned()
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -50,16 +50,8 @@ impl Server {
             .spawn()
             .unwrap();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let (mut addr, mut line, mut seen) = (None, String::new(), String::new());
-        while addr.is_none() && stderr.read_line(&mut line).unwrap() > 0 {
-            addr = line
-                .split("addr=")
-                .nth(1)
-                .map(|a| a.split_whitespace().next().unwrap().to_string());
-            seen.push_str(&line);
-            line.clear();
-        }
-        let addr = addr.unwrap_or_else(|| panic!("the server did not start: {seen}"));
+        let addr = common::listen_addr(&mut stderr)
+            .unwrap_or_else(|log| panic!("the server did not start: {log}"));
         let log = std::thread::spawn(move || {
             let mut rest = String::new();
             let _ = stderr.read_to_string(&mut rest);

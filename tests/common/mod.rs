@@ -116,3 +116,24 @@ pub fn barely_trained_model() -> &'static Path {
         })
         .1
 }
+
+/// Reads the log of a starting `tolk serve` until it says where it listens (`addr=HOST:PORT`
+/// in the `listening` event; ANSI colours ignored). Errors: the log ended first; the error
+/// holds everything read, to show why the server did not start.
+pub fn listen_addr(stderr: &mut impl std::io::BufRead) -> Result<String, String> {
+    let ansi = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap();
+    let (mut line, mut seen) = (String::new(), String::new());
+    while stderr.read_line(&mut line).map_err(|e| e.to_string())? > 0 {
+        let plain = ansi.replace_all(&line, "").into_owned();
+        if let Some(addr) = plain.split("addr=").nth(1) {
+            return Ok(addr
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string());
+        }
+        seen.push_str(&plain);
+        line.clear();
+    }
+    Err(seen)
+}
