@@ -118,6 +118,21 @@ pub struct SubwordConfig {
     pub vocab_size: usize,
     /// Minimum pair frequency for a BPE merge. Default 2.
     pub min_frequency: u64,
+    /// BPE is learned on at most this many training pairs, a seeded uniform sample
+    /// (reservoir sampling, `training.seed`) of a larger corpus; a corpus of at most this
+    /// many pairs is used whole. 0: always the whole corpus. Default 2,000,000 (the sample's
+    /// text is held in memory while BPE is learned: about 0.4 GB for pairs of 12 words).
+    pub sample_pairs: usize,
+}
+
+/// Default of [`DecodingConfig::shortlist_pairs`].
+fn default_shortlist_pairs() -> usize {
+    2_000_000
+}
+
+/// Default of [`SubwordConfig::sample_pairs`].
+fn default_sample_pairs() -> usize {
+    2_000_000
 }
 
 impl Default for SubwordConfig {
@@ -126,6 +141,7 @@ impl Default for SubwordConfig {
             joint: true,
             vocab_size: 8000,
             min_frequency: 2,
+            sample_pairs: default_sample_pairs(),
         }
     }
 }
@@ -478,6 +494,10 @@ pub struct DecodingConfig {
     pub shortlist_frequent: usize,
     /// Shortlist: target candidates per source token (by Dice coefficient). Default 50.
     pub shortlist_translations: usize,
+    /// The shortlist is learned from at most this many training pairs of the prepared corpus,
+    /// evenly spaced over it (all of a smaller corpus; 0: all), counted in parallel. Default
+    /// 2,000,000.
+    pub shortlist_pairs: usize,
     /// Precision of the vocabulary projection in search: `"fp32"` (default), `"bf16"`,
     /// `"int8"` (dynamic quantisation, [`crate::model::quantized`]) or `"auto"` (bf16 where the
     /// CPU has AVX-512-BF16 / AMX). See [`crate::precision`].
@@ -503,6 +523,7 @@ impl Default for DecodingConfig {
             shortlist: false,
             shortlist_frequent: 100,
             shortlist_translations: 50,
+            shortlist_pairs: default_shortlist_pairs(),
             precision: PrecisionChoice::Fp32,
             fused_kernels: true,
         }

@@ -285,15 +285,17 @@ fn concat_pairs_adds_joined_training_pairs() {
     };
     let plain = prepare(1, "plain");
     let joined = prepare(3, "joined");
-    let n = plain.examples.len();
+    let n = plain.corpus.len();
     assert!(n > 10);
-    assert_eq!(joined.examples.len(), n + n / 2 + n / 3);
-    // Pair n is pairs 0 and 1 joined: its ids are theirs, concatenated.
-    let (s0, s1) = (&plain.examples[0].0, &plain.examples[1].0);
+    assert_eq!(joined.corpus.len(), n + n / 2 + n / 3);
+    // Pair n is pairs 0 and 1 joined: its ids are theirs, concatenated, and it names the line
+    // of the first.
+    let (s0, s1) = (plain.corpus.src(0), plain.corpus.src(1));
     assert_eq!(
-        joined.examples[n].0,
+        joined.corpus.src(n),
         [s0.as_slice(), s1.as_slice()].concat()
     );
+    assert_eq!(joined.corpus.line(n), plain.corpus.line(0));
     assert_eq!(
         plain.src_subwords.to_json().unwrap(),
         joined.src_subwords.to_json().unwrap(),
@@ -325,7 +327,7 @@ fn pairs_with_control_characters_or_overlong_lines_are_skipped() {
     let md = tolk::artifacts::ModelDir::new(&cfg.training.model_dir);
     fs::create_dir_all(&md.root).unwrap();
     let data = tolk::train::prepare::prepare(&cfg, &md).unwrap();
-    assert_eq!(data.examples.len(), 300 - 2);
+    assert_eq!(data.corpus.len(), 300 - 2);
     let sw = &data.src_subwords;
     let pieces: Vec<String> = (0..sw.vocab_size() as i64)
         .filter_map(|id| sw.id_to_piece(id))

@@ -11,6 +11,7 @@
 //!   shortlist.json               lexical shortlist for `translate --shortlist`
 //!   checksums.json               SHA-256 of the tokenizer file(s) and shortlist.json
 //!   metrics.csv                  one row per validation
+//!   corpus/                      the prepared (binary) training corpus, memory-mapped by training
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -125,6 +126,11 @@ impl ModelDir {
         self.root.join("shortlist.json")
     }
 
+    /// The prepared training corpus, `corpus/` ([`crate::data::prepared`]).
+    pub fn corpus(&self) -> PathBuf {
+        self.root.join("corpus")
+    }
+
     /// `checksums.json` of the directory itself: SHA-256 of its tokenizer file(s) and
     /// `shortlist.json` (each checkpoint has its own).
     pub fn checksums(&self) -> PathBuf {
@@ -174,7 +180,8 @@ impl ModelDir {
     }
 
     /// The files of a run beside its config and checkpoints, present or not: the tokenizer
-    /// files (joint and separate names), `shortlist.json`, `metrics.csv`, `checksums.json`.
+    /// files (joint and separate names), `shortlist.json`, `metrics.csv`, `checksums.json`,
+    /// the prepared corpus (with its partial writes `corpus.tmp/`, `corpus.old/`).
     pub fn run_files(&self) -> Vec<PathBuf> {
         let (joint, _) = self.tokenizers(true);
         let (src, tgt) = self.tokenizers(false);
@@ -185,6 +192,9 @@ impl ModelDir {
             self.shortlist(),
             self.metrics(),
             self.checksums(),
+            self.corpus(),
+            self.root.join("corpus.tmp"),
+            self.root.join("corpus.old"),
         ]
     }
 }

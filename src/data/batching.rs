@@ -71,43 +71,126 @@ impl BatchPlan {
     /// `pool_factor * max(1, max_tokens / mean width)`, where the width of an
     /// example is `max(src_len, tgt_len, 1)`. At least 1.
     pub fn pool_size(&self, lengths: &[(usize, usize)]) -> usize {
-        if lengths.is_empty() {
-            return 1;
-        }
-        let total: f64 = lengths.iter().map(|&(s, t)| width(s, t) as f64).sum();
-        let mean = total / lengths.len() as f64;
-        let expected_batch = ((self.max_tokens as f64 / mean).floor() as usize).max(1);
-        self.pool_factor.max(1).saturating_mul(expected_batch)
+        self.pool_size_of(lengths.iter().map(|&(s, t)| width(s, t)), lengths.len())
     }
 
     /// Plans the batches of epoch `epoch` for examples with the given
     /// `(src_len, tgt_len)` token counts. See [`plan_epoch`].
     pub fn epoch(&self, lengths: &[(usize, usize)], epoch: usize) -> Vec<Vec<usize>> {
-        let mut rng = epoch_rng(self.seed, epoch);
-        let mut order: Vec<usize> = (0..lengths.len()).collect();
-        order.shuffle(&mut rng);
+        let lens: Vec<PairLengths> = lengths.iter().map(|&l| PairLengths::new(l)).collect();
+        let plan = self.epoch_plan(&lens, epoch);
+        (0..plan.len())
+            .map(|b| plan.batch(b).iter().map(|&i| i as usize).collect())
+            .collect()
+    }
 
-        let pool_size = self.pool_size(lengths);
-        let mut batches = Vec::new();
+    /// [`epoch`](Self::epoch) in the compact form training uses at scale: the batches as
+    /// ranges of one permutation of `u32` indices ([`EpochPlan`], 4 bytes per example plus 8 per
+    /// batch), over lengths stored in 8 bytes per example. The same arguments give the same
+    /// batches in the same order as [`epoch`](Self::epoch).
+    ///
+    /// # Panics
+    ///
+    /// With more than `u32::MAX` examples.
+    pub fn epoch_plan(&self, lengths: &[PairLengths], epoch: usize) -> EpochPlan {
+        let n = u32::try_from(lengths.len()).expect("at most u32::MAX examples per corpus");
+        let mut rng = epoch_rng(self.seed, epoch);
+        let mut order: Vec<u32> = (0..n).collect();
+        order.shuffle(&mut rng);
+        let pool_size = self.pool_size_of(lengths.iter().map(|l| l.width()), lengths.len());
+        let mut ranges = Vec::new();
+        let mut start = 0usize;
         for pool in order.chunks_mut(pool_size) {
             // Stable sort: ties keep their shuffled order.
-            pool.sort_by_key(|&i| (lengths[i].1, lengths[i].0));
-            cut_greedy(
+            pool.sort_by_key(|&i| {
+                let l = lengths[i as usize];
+                (l.tgt, l.src)
+            });
+            cut_ranges(
                 pool,
-                |i| width(lengths[i].0, lengths[i].1),
+                start,
+                |i| lengths[i as usize].width(),
                 self.max_tokens,
-                &mut batches,
+                &mut ranges,
             );
+            start += pool.len();
         }
-        batches.shuffle(&mut rng);
+        ranges.shuffle(&mut rng);
         tracing::debug!(
             epoch,
             examples = lengths.len(),
-            batches = batches.len(),
+            batches = ranges.len(),
             pool_size,
             "planned epoch batches"
         );
-        batches
+        EpochPlan { order, ranges }
+    }
+
+    /// Pool size in examples for `n` examples of the given planning widths.
+    fn pool_size_of(&self, widths: impl Iterator<Item = usize>, n: usize) -> usize {
+        if n == 0 {
+            return 1;
+        }
+        let total: f64 = widths.map(|w| w as f64).sum();
+        let mean = total / n as f64;
+        let expected_batch = ((self.max_tokens as f64 / mean).floor() as usize).max(1);
+        self.pool_factor.max(1).saturating_mul(expected_batch)
+    }
+}
+
+/// `(source, target)` length of one example in tokens, stored compactly for planning epochs of
+/// millions of examples (lengths above `u32::MAX` saturate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PairLengths {
+    /// Source length, tokens.
+    pub src: u32,
+    /// Target length, tokens.
+    pub tgt: u32,
+}
+
+impl PairLengths {
+    /// From `(src_len, tgt_len)`.
+    pub fn new((src, tgt): (usize, usize)) -> Self {
+        let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Self {
+            src: narrow(src),
+            tgt: narrow(tgt),
+        }
+    }
+
+    /// Width used for planning: the longer side, counted as at least 1.
+    pub fn width(self) -> usize {
+        width(self.src as usize, self.tgt as usize)
+    }
+}
+
+/// The batches of one epoch: batch `b` is `order[ranges[b]]`, a list of example indices; the
+/// batches are in training order. Built by [`BatchPlan::epoch_plan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochPlan {
+    order: Vec<u32>,
+    ranges: Vec<(u32, u32)>,
+}
+
+impl EpochPlan {
+    /// Number of batches.
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// Whether the epoch has no batch (no examples).
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// The example indices of batch `b` (in training order).
+    ///
+    /// # Panics
+    ///
+    /// When `b >= len()`.
+    pub fn batch(&self, b: usize) -> &[u32] {
+        let (start, end) = self.ranges[b];
+        &self.order[start as usize..end as usize]
     }
 }
 
@@ -235,9 +318,79 @@ fn cut_greedy(
     }
 }
 
+/// [`cut_greedy`] over a pool that starts at position `start` of the epoch's order, giving the
+/// batches as `(start, end)` ranges of that order.
+fn cut_ranges(
+    pool: &[u32],
+    start: usize,
+    width_of: impl Fn(u32) -> usize,
+    max_tokens: usize,
+    out: &mut Vec<(u32, u32)>,
+) {
+    let mut batch_start = 0usize;
+    let mut widest = 0;
+    let at = |k: usize| (start + k) as u32;
+    for (k, &i) in pool.iter().enumerate() {
+        let w = width_of(i);
+        let new_widest = widest.max(w);
+        let len = k - batch_start;
+        if len > 0 && (len + 1).saturating_mul(new_widest) > max_tokens {
+            out.push((at(batch_start), at(k)));
+            batch_start = k;
+            widest = w;
+        } else {
+            widest = new_widest;
+        }
+    }
+    if batch_start < pool.len() {
+        out.push((at(batch_start), at(pool.len())));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The epoch planner before the compact plan (index vectors per batch), kept as the
+    /// reference the compact one must equal batch for batch.
+    fn reference_epoch(
+        plan: &BatchPlan,
+        lengths: &[(usize, usize)],
+        epoch: usize,
+    ) -> Vec<Vec<usize>> {
+        let mut rng = epoch_rng(plan.seed, epoch);
+        let mut order: Vec<usize> = (0..lengths.len()).collect();
+        order.shuffle(&mut rng);
+        let mut batches = Vec::new();
+        for pool in order.chunks_mut(plan.pool_size(lengths)) {
+            pool.sort_by_key(|&i| (lengths[i].1, lengths[i].0));
+            cut_greedy(
+                pool,
+                |i| width(lengths[i].0, lengths[i].1),
+                plan.max_tokens,
+                &mut batches,
+            );
+        }
+        batches.shuffle(&mut rng);
+        batches
+    }
+
+    #[test]
+    fn compact_plan_gives_the_reference_batches() {
+        let lengths: Vec<(usize, usize)> = (0..5000)
+            .map(|i| ((i * 31) % 47, (i * 17) % 53 + (i % 3)))
+            .collect();
+        for (tokens, factor, epoch) in [(300, 100, 0), (300, 100, 3), (64, 2, 1), (5, 1, 0)] {
+            let plan = BatchPlan::new(tokens, 11).with_pool_factor(factor);
+            assert_eq!(
+                plan.epoch(&lengths, epoch),
+                reference_epoch(&plan, &lengths, epoch),
+                "budget {tokens}, pool factor {factor}, epoch {epoch}"
+            );
+        }
+        let empty = BatchPlan::new(10, 0).epoch_plan(&[], 0);
+        assert!(empty.is_empty());
+    }
 
     #[test]
     fn greedy_cut_respects_budget_and_isolates_oversized() {

@@ -483,82 +483,14 @@ fn read_pairs(
     policy: EmptyLinePolicy,
     check: Option<usize>,
 ) -> Result<ParallelCorpus, CorpusError> {
-    let mut src_reader = LineReader::open(src_path)?;
-    let mut tgt_reader = LineReader::open(tgt_path)?;
+    let mut reader = PairReader::open(src_path, tgt_path, policy, check)?;
     let mut corpus = ParallelCorpus::default();
-    let mut first_empty_error: Option<CorpusError> = None;
-
-    // Raw bytes of both lines are fetched before either is decoded, so that
-    // a line count mismatch wins over a decoding error in the surplus lines.
-    let (mut s_buf, mut t_buf) = (Vec::new(), Vec::new());
-    loop {
-        let s_more = src_reader.next_raw(&mut s_buf)?;
-        let t_more = tgt_reader.next_raw(&mut t_buf)?;
-        match (s_more, t_more) {
-            (true, true) => {}
-            (false, false) => break,
-            (true, false) | (false, true) => {
-                return Err(CorpusError::LineCountMismatch {
-                    src_path: src_path.to_path_buf(),
-                    src_lines: src_reader.count_to_end()?,
-                    tgt_path: tgt_path.to_path_buf(),
-                    tgt_lines: tgt_reader.count_to_end()?,
-                });
-            }
-        }
-        let s = src_reader.decode(std::mem::take(&mut s_buf))?;
-        let t = tgt_reader.decode(std::mem::take(&mut t_buf))?;
-        let line = src_reader.line_no;
-        let (s_blank, t_blank) = (is_blank(&s), is_blank(&t));
-        if s_blank || t_blank {
-            match policy {
-                EmptyLinePolicy::Skip => {
-                    corpus.stats.empty_skipped += 1;
-                    if corpus.stats.first_empty_lines.len() < MAX_REPORTED_EMPTY_LINES {
-                        corpus.stats.first_empty_lines.push(line);
-                    }
-                }
-                EmptyLinePolicy::Fail => {
-                    if first_empty_error.is_none() {
-                        let path = if s_blank { src_path } else { tgt_path };
-                        first_empty_error = Some(CorpusError::EmptyLine {
-                            path: path.to_path_buf(),
-                            line,
-                        });
-                    }
-                }
-            }
-            continue;
-        }
-        if let Some(max_chars) = check {
-            let unusable = [(src_path, &s), (tgt_path, &t)]
-                .into_iter()
-                .find_map(|(path, text)| Some((path, check_line(text, max_chars)?)));
-            if let Some((path, why)) = unusable {
-                corpus.stats.unusable_skipped += 1;
-                if corpus.stats.first_unusable.len() < MAX_REPORTED_EMPTY_LINES {
-                    corpus.stats.first_unusable.push(UnusableLine {
-                        path: path.to_path_buf(),
-                        line,
-                        why,
-                    });
-                }
-                continue;
-            }
-        }
-        corpus.src.push(s);
-        corpus.tgt.push(t);
-        corpus.line_numbers.push(line);
+    while let Some(pair) = reader.next_pair()? {
+        corpus.src.push(pair.src);
+        corpus.tgt.push(pair.tgt);
+        corpus.line_numbers.push(pair.line);
     }
-
-    if let Some(err) = first_empty_error {
-        return Err(err);
-    }
-    corpus.stats.lines_read = src_reader.line_no;
-    corpus.stats.kept = corpus.src.len();
-    corpus.stats.crlf_lines = src_reader.crlf_lines + tgt_reader.crlf_lines;
-    corpus.stats.src_gzip = src_reader.gzip;
-    corpus.stats.tgt_gzip = tgt_reader.gzip;
+    corpus.stats = reader.into_stats();
     tracing::debug!(
         src = %src_path.display(),
         tgt = %tgt_path.display(),
@@ -568,6 +500,159 @@ fn read_pairs(
         "read parallel corpus"
     );
     Ok(corpus)
+}
+
+/// One pair of a parallel corpus as [`PairReader`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextPair {
+    /// Source sentence, line terminator removed.
+    pub src: String,
+    /// Target sentence, line terminator removed.
+    pub tgt: String,
+    /// 1-based line number in both files.
+    pub line: usize,
+}
+
+/// A parallel corpus read pair by pair, with the rules of [`read_parallel`] (and, given a
+/// character limit, [`read_training_pairs`]), so that a corpus of any size streams through
+/// in constant memory. [`ReadStats`] are complete once [`next_pair`](Self::next_pair)
+/// returned `None`.
+pub struct PairReader {
+    src: LineReader,
+    tgt: LineReader,
+    policy: EmptyLinePolicy,
+    check: Option<usize>,
+    stats: ReadStats,
+    first_empty_error: Option<CorpusError>,
+    bufs: (Vec<u8>, Vec<u8>),
+}
+
+impl PairReader {
+    /// Opens both files; `check` is [`read_training_pairs`]'s `max_line_chars` (`None`: no
+    /// text check, as [`read_parallel`]).
+    ///
+    /// Errors: as [`LineReader::open`].
+    pub fn open(
+        src_path: &Path,
+        tgt_path: &Path,
+        policy: EmptyLinePolicy,
+        check: Option<usize>,
+    ) -> Result<Self, CorpusError> {
+        Ok(Self {
+            src: LineReader::open(src_path)?,
+            tgt: LineReader::open(tgt_path)?,
+            policy,
+            check,
+            stats: ReadStats::default(),
+            first_empty_error: None,
+            bufs: (Vec::new(), Vec::new()),
+        })
+    }
+
+    /// The counters so far (complete at the end).
+    pub fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+
+    /// The counters, taking them.
+    pub fn into_stats(self) -> ReadStats {
+        self.stats
+    }
+
+    /// The next kept pair; `None` at the end of both files.
+    ///
+    /// Errors: as [`read_parallel`]. Under [`EmptyLinePolicy::Fail`] the first empty pair
+    /// is reported at the end of the files, so that a line count mismatch wins over it.
+    pub fn next_pair(&mut self) -> Result<Option<TextPair>, CorpusError> {
+        loop {
+            // Raw bytes of both lines are fetched before either is decoded, so that
+            // a line count mismatch wins over a decoding error in the surplus lines.
+            let (s_buf, t_buf) = &mut self.bufs;
+            let s_more = self.src.next_raw(s_buf)?;
+            let t_more = self.tgt.next_raw(t_buf)?;
+            match (s_more, t_more) {
+                (true, true) => {}
+                (false, false) => return self.end().map(|()| None),
+                (true, false) | (false, true) => {
+                    return Err(CorpusError::LineCountMismatch {
+                        src_path: self.src.path.clone(),
+                        src_lines: self.src.count_to_end()?,
+                        tgt_path: self.tgt.path.clone(),
+                        tgt_lines: self.tgt.count_to_end()?,
+                    });
+                }
+            }
+            let s = self.src.decode(std::mem::take(s_buf))?;
+            let t = self.tgt.decode(std::mem::take(t_buf))?;
+            let line = self.src.line_no;
+            if self.usable(&s, &t, line) {
+                self.stats.kept += 1;
+                return Ok(Some(TextPair {
+                    src: s,
+                    tgt: t,
+                    line,
+                }));
+            }
+        }
+    }
+
+    /// Applies the empty-line policy and the text check to one pair, counting what it drops.
+    fn usable(&mut self, s: &str, t: &str, line: usize) -> bool {
+        let (s_blank, t_blank) = (is_blank(s), is_blank(t));
+        if s_blank || t_blank {
+            match self.policy {
+                EmptyLinePolicy::Skip => {
+                    self.stats.empty_skipped += 1;
+                    if self.stats.first_empty_lines.len() < MAX_REPORTED_EMPTY_LINES {
+                        self.stats.first_empty_lines.push(line);
+                    }
+                }
+                EmptyLinePolicy::Fail if self.first_empty_error.is_none() => {
+                    let path = if s_blank {
+                        &self.src.path
+                    } else {
+                        &self.tgt.path
+                    };
+                    self.first_empty_error = Some(CorpusError::EmptyLine {
+                        path: path.clone(),
+                        line,
+                    });
+                }
+                EmptyLinePolicy::Fail => {}
+            }
+            return false;
+        }
+        let Some(max_chars) = self.check else {
+            return true;
+        };
+        let unusable = [(&self.src.path, s), (&self.tgt.path, t)]
+            .into_iter()
+            .find_map(|(path, text)| Some((path, check_line(text, max_chars)?)));
+        let Some((path, why)) = unusable else {
+            return true;
+        };
+        self.stats.unusable_skipped += 1;
+        if self.stats.first_unusable.len() < MAX_REPORTED_EMPTY_LINES {
+            self.stats.first_unusable.push(UnusableLine {
+                path: path.clone(),
+                line,
+                why,
+            });
+        }
+        false
+    }
+
+    /// Completes the counters at the end of the files; the delayed empty-line error.
+    fn end(&mut self) -> Result<(), CorpusError> {
+        if let Some(err) = self.first_empty_error.take() {
+            return Err(err);
+        }
+        self.stats.lines_read = self.src.line_no;
+        self.stats.crlf_lines = self.src.crlf_lines + self.tgt.crlf_lines;
+        self.stats.src_gzip = self.src.gzip;
+        self.stats.tgt_gzip = self.tgt.gzip;
+        Ok(())
+    }
 }
 
 /// Reads a monolingual file, one sentence per line (e.g. input to translate).

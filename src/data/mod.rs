@@ -37,7 +37,8 @@ pub mod shard;
 pub mod text_check;
 
 pub use batching::{
-    batch_cost, padding_fraction, plan_epoch, plan_inference, BatchPlan, DEFAULT_POOL_FACTOR,
+    batch_cost, padding_fraction, plan_epoch, plan_inference, BatchPlan, EpochPlan, PairLengths,
+    DEFAULT_POOL_FACTOR,
 };
 pub use corpus::{
     read_lines, read_parallel, CorpusError, EmptyLinePolicy, ParallelCorpus, ReadStats,

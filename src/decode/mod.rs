@@ -26,6 +26,6 @@ pub use prepare::{
     cut_chars, input_char_limit, prepare_sources, CharCut, PreparedSource, Truncation,
     CHARS_PER_SUBWORD,
 };
-pub use shortlist::{LexicalShortlist, ShortlistError};
+pub use shortlist::{CooccurrenceCounts, LexicalShortlist, ShortlistError};
 pub use step_model::{Step, StepModel};
 pub use translator::{Translation, Translator};

@@ -8,7 +8,7 @@
 //! and ranked by the Dice coefficient 2·c(s, t) / (c(s) + c(t)) (c = number of sentence pairs
 //! containing the token), which favours translations over merely frequent tokens.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -68,54 +68,19 @@ pub struct LexicalShortlist {
 impl LexicalShortlist {
     /// Learns the shortlist from training pairs of subword ids (no BOS/EOS): `frequent` most
     /// frequent target tokens, `translations` candidates per source token. `src_vocab` is the
-    /// source vocabulary size (ids ≥ it are ignored).
+    /// source vocabulary size (ids ≥ it are ignored). See [`CooccurrenceCounts`] to count
+    /// pairs from elsewhere (in parallel, from a prepared corpus).
     pub fn learn(
         pairs: &[(Vec<i64>, Vec<i64>)],
         src_vocab: usize,
         frequent: usize,
         translations: usize,
     ) -> Self {
-        let mut src_count = vec![0u32; src_vocab];
-        let mut tgt_count: HashMap<i64, u32> = HashMap::new();
-        let mut joint: HashMap<(i64, i64), u32> = HashMap::new();
-        let distinct = |ids: &[i64]| {
-            let mut v = ids.to_vec();
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
+        let mut counts = CooccurrenceCounts::new(src_vocab);
         for (src, tgt) in pairs {
-            let (s_ids, t_ids) = (distinct(src), distinct(tgt));
-            for &t in &t_ids {
-                *tgt_count.entry(t).or_default() += 1;
-            }
-            for &s in s_ids.iter().filter(|&&s| (s as usize) < src_vocab) {
-                src_count[s as usize] += 1;
-                for &t in &t_ids {
-                    *joint.entry((s, t)).or_default() += 1;
-                }
-            }
+            counts.add(src, tgt);
         }
-        let mut by_source: Vec<Vec<(f64, i64)>> = vec![Vec::new(); src_vocab];
-        for (&(s, t), &c) in &joint {
-            let dice = 2.0 * c as f64 / (src_count[s as usize] + tgt_count[&t]) as f64;
-            by_source[s as usize].push((dice, t));
-        }
-        let per_source = by_source
-            .into_iter()
-            .map(|mut cands| {
-                // Best first; ties by token id so that the result is deterministic.
-                cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-                cands.truncate(translations);
-                cands.into_iter().map(|(_, t)| t).collect()
-            })
-            .collect();
-        let mut by_freq: Vec<(u32, i64)> = tgt_count.into_iter().map(|(t, c)| (c, t)).collect();
-        by_freq.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        Self {
-            frequent: by_freq.into_iter().take(frequent).map(|(_, t)| t).collect(),
-            per_source,
-        }
+        counts.into_shortlist(frequent, translations)
     }
 
     /// The sorted candidate target ids for a batch of source sentences: the special tokens
@@ -184,6 +149,97 @@ impl LexicalShortlist {
         }
         Ok(())
     }
+}
+
+/// The sentence-level counts a [`LexicalShortlist`] is ranked by: c(s), c(t) and c(s, t), each
+/// the number of sentence pairs containing the token(s). Counts of disjoint sets of pairs
+/// [`merge`](Self::merge) into the counts of their union, so that a corpus can be counted in
+/// parallel chunks (the result does not depend on the chunking).
+#[derive(Debug, Clone, Default)]
+pub struct CooccurrenceCounts {
+    src: Vec<u32>,
+    tgt: FxHashMap<i64, u32>,
+    joint: FxHashMap<(i64, i64), u32>,
+    scratch: (Vec<i64>, Vec<i64>),
+}
+
+impl CooccurrenceCounts {
+    /// No pairs counted yet, for a source vocabulary of `src_vocab` ids.
+    pub fn new(src_vocab: usize) -> Self {
+        Self {
+            src: vec![0; src_vocab],
+            ..Self::default()
+        }
+    }
+
+    /// Counts one sentence pair of subword ids (source ids ≥ the vocabulary are ignored).
+    pub fn add(&mut self, src: &[i64], tgt: &[i64]) {
+        let (s_ids, t_ids) = &mut self.scratch;
+        distinct_into(src, s_ids);
+        distinct_into(tgt, t_ids);
+        for &t in t_ids.iter() {
+            *self.tgt.entry(t).or_default() += 1;
+        }
+        let vocab = self.src.len();
+        for &s in s_ids.iter().filter(|&&s| (s as usize) < vocab) {
+            self.src[s as usize] += 1;
+            for &t in t_ids.iter() {
+                *self.joint.entry((s, t)).or_default() += 1;
+            }
+        }
+    }
+
+    /// The counts of both sets of pairs.
+    pub fn merge(mut self, other: Self) -> Self {
+        let (mut big, small) = if self.joint.len() >= other.joint.len() {
+            (std::mem::take(&mut self), other)
+        } else {
+            (other, self)
+        };
+        for (a, b) in big.src.iter_mut().zip(&small.src) {
+            *a += b;
+        }
+        for (t, c) in small.tgt {
+            *big.tgt.entry(t).or_default() += c;
+        }
+        for (k, c) in small.joint {
+            *big.joint.entry(k).or_default() += c;
+        }
+        big
+    }
+
+    /// Ranks the counts into a shortlist: the `frequent` most frequent target tokens and, per
+    /// source token, the `translations` target tokens of highest Dice coefficient (ties by
+    /// token id, so the result is deterministic).
+    pub fn into_shortlist(self, frequent: usize, translations: usize) -> LexicalShortlist {
+        let mut by_source: Vec<Vec<(f64, i64)>> = vec![Vec::new(); self.src.len()];
+        for (&(s, t), &c) in &self.joint {
+            let dice = 2.0 * c as f64 / (self.src[s as usize] + self.tgt[&t]) as f64;
+            by_source[s as usize].push((dice, t));
+        }
+        let per_source = by_source
+            .into_iter()
+            .map(|mut cands| {
+                cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                cands.truncate(translations);
+                cands.into_iter().map(|(_, t)| t).collect()
+            })
+            .collect();
+        let mut by_freq: Vec<(u32, i64)> = self.tgt.into_iter().map(|(t, c)| (c, t)).collect();
+        by_freq.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        LexicalShortlist {
+            frequent: by_freq.into_iter().take(frequent).map(|(_, t)| t).collect(),
+            per_source,
+        }
+    }
+}
+
+/// The distinct ids of `ids`, sorted, into `out`.
+fn distinct_into(ids: &[i64], out: &mut Vec<i64>) {
+    out.clear();
+    out.extend_from_slice(ids);
+    out.sort_unstable();
+    out.dedup();
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use tracing::info;
 
 use super::loss_scale::LossScale;
 use super::optimizer::Adam;
-use super::prepare::{prepare, PreparedData, ValidSet};
+use super::prepare::{prepare_as, PreparedData, Role, ValidSet};
 use super::replication::{rank_slice, Replication};
 use super::schedule::Decision;
 use super::start::{open_model_dir, Start};
@@ -23,7 +23,8 @@ use crate::artifacts::metrics_log::{self, MetricsRow};
 use crate::artifacts::{checkpoint, ModelDir};
 use crate::batch::Batch;
 use crate::config::Config;
-use crate::data::batching::plan_epoch;
+use crate::data::batching::{BatchPlan, PairLengths};
+use crate::data::prepared::PreparedCorpus;
 use crate::decode::{TranslateOptions, Translator};
 use crate::distributed::World;
 use crate::error::Error;
@@ -76,6 +77,7 @@ pub fn train_from(config: &Config, start: Start) -> anyhow::Result<TrainSummary>
 ///
 /// Errors: as [`train`].
 pub fn train_as(config: &Config, start: Start, world: &World) -> anyhow::Result<TrainSummary> {
+    let started = Instant::now();
     let tc = &config.training;
     set_threads(tc.threads);
     if !(tc.loss_scale_init.is_finite() && tc.loss_scale_init > 0.0) {
@@ -95,7 +97,7 @@ pub fn train_as(config: &Config, start: Start, world: &World) -> anyhow::Result<
     // Rank 0 creates the model directory and the subword models before the others read them.
     let (md, resume_from, data) = if world.is_main() {
         let (md, from) = open_model_dir(config, start)?;
-        let data = prepare(config, &md)?;
+        let data = prepare_as(config, &md, Role::Writer)?;
         if let Some(r) = &replication {
             r.group.barrier()?;
         }
@@ -104,7 +106,7 @@ pub fn train_as(config: &Config, start: Start, world: &World) -> anyhow::Result<
         replication.as_ref().expect("size > 1").group.barrier()?;
         let md = ModelDir::new(&config.training.model_dir);
         let from = checkpoint::resolve(&md.last())?.filter(|_| start == Start::Resume);
-        let data = prepare(config, &md)?;
+        let data = prepare_as(config, &md, Role::Reader)?;
         (md, from, data)
     };
     tch::manual_seed(tc.seed as i64);
@@ -138,7 +140,7 @@ pub fn train_as(config: &Config, start: Start, world: &World) -> anyhow::Result<
     let PreparedData {
         src_subwords,
         tgt_subwords,
-        examples,
+        corpus,
         lengths,
         valid,
     } = data;
@@ -159,8 +161,23 @@ pub fn train_as(config: &Config, start: Start, world: &World) -> anyhow::Result<
         state,
         last_loss: f64::NAN,
         replication,
+        started,
+        first_update_logged: false,
     };
-    trainer.run(&examples, &lengths)
+    trainer.run(&corpus, &lengths)
+}
+
+/// The batch of the prepared corpus's pairs `indices`, on `device`.
+fn batch_of(corpus: &PreparedCorpus, indices: &[u32], device: tch::Device) -> Batch {
+    let pairs: Vec<(Vec<i64>, Vec<i64>)> = indices
+        .iter()
+        .map(|&i| (corpus.src(i as usize), corpus.tgt(i as usize)))
+        .collect();
+    let views: Vec<(&[i64], &[i64])> = pairs
+        .iter()
+        .map(|(s, t)| (s.as_slice(), t.as_slice()))
+        .collect();
+    Batch::new(&views, device)
 }
 
 /// Loads weights, optimizer moments and state from the checkpoint `dir` (`last/`, or
@@ -226,6 +243,10 @@ struct Trainer<'a> {
     last_loss: f64,
     /// The other ranks of a data-parallel run; `None` on a single process.
     replication: Option<Replication>,
+    /// When this session's `train_as` was called.
+    started: Instant,
+    /// Whether this session's first update was logged.
+    first_update_logged: bool,
 }
 
 impl Trainer<'_> {
@@ -233,8 +254,8 @@ impl Trainer<'_> {
     /// final weights have not been validated.
     fn run(
         &mut self,
-        examples: &[(Vec<i64>, Vec<i64>)],
-        lengths: &[(usize, usize)],
+        corpus: &PreparedCorpus,
+        lengths: &[PairLengths],
     ) -> anyhow::Result<TrainSummary> {
         let tc = &self.config.training;
         if self.state.stopped_early {
@@ -242,7 +263,7 @@ impl Trainer<'_> {
             return Ok(self.summary());
         }
         while self.state.epoch < tc.max_epochs && !self.out_of_budget() {
-            if self.run_epoch(examples, lengths)? {
+            if self.run_epoch(corpus, lengths)? {
                 break;
             }
             self.state.epoch += 1;
@@ -288,11 +309,11 @@ impl Trainer<'_> {
     /// The rest of the current epoch; returns whether the run stops (budget or early stopping).
     fn run_epoch(
         &mut self,
-        examples: &[(Vec<i64>, Vec<i64>)],
-        lengths: &[(usize, usize)],
+        corpus: &PreparedCorpus,
+        lengths: &[PairLengths],
     ) -> anyhow::Result<bool> {
         let tc = &self.config.training;
-        let plan = plan_epoch(lengths, tc.batch_tokens, tc.seed, self.state.epoch);
+        let plan = BatchPlan::new(tc.batch_tokens, tc.seed).epoch_plan(lengths, self.state.epoch);
         let bar = progress_bar(plan.len(), self.state.epoch, self.state.batch_in_epoch);
         let (rank, size) = self.rank_and_size();
         if rank > 0 {
@@ -301,20 +322,15 @@ impl Trainer<'_> {
         let accumulate = tc.accumulate_batches.max(1);
         let epoch_start = (Instant::now(), self.state.target_tokens);
         let device = self.translator.device();
-        let rest: Vec<&Vec<usize>> = plan.iter().skip(self.state.batch_in_epoch).collect();
+        let rest: Vec<usize> = (self.state.batch_in_epoch..plan.len()).collect();
         // An update takes size × accumulate batches; a shorter remainder ends the epoch.
         for group in rest.chunks_exact(size * accumulate) {
             let batches: Vec<Batch> = group[rank_slice(rank, accumulate)]
                 .iter()
-                .map(|idx| {
-                    let pairs: Vec<(&[i64], &[i64])> = idx
-                        .iter()
-                        .map(|&i| (examples[i].0.as_slice(), examples[i].1.as_slice()))
-                        .collect();
-                    Batch::new(&pairs, device)
-                })
+                .map(|&b| batch_of(corpus, plan.batch(b), device))
                 .collect();
             self.update(&batches, group.len())?;
+            self.log_first_update();
             bar.inc(group.len() as u64);
             let step = self.state.step;
             if step.is_multiple_of(tc.log_every.max(1)) {
@@ -342,6 +358,20 @@ impl Trainer<'_> {
         }
         bar.finish_and_clear();
         Ok(false)
+    }
+
+    /// Logs, once per session, how long it took from the start of `train_as` to the end of
+    /// the first update (the cost of starting or resuming a run; `bench/data_scale.sh` reads
+    /// it).
+    fn log_first_update(&mut self) {
+        if !self.first_update_logged {
+            self.first_update_logged = true;
+            info!(
+                step = self.state.step,
+                since_start_s = self.started.elapsed().as_secs_f64(),
+                "first update of this session"
+            );
+        }
     }
 
     /// One update over this rank's `batches` (of `consumed` batches over all ranks) and the

@@ -5,6 +5,7 @@
 
 mod average;
 mod plot;
+mod prepare;
 mod score;
 mod serve;
 mod shortlist;
@@ -26,6 +27,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Prepare a config's training data into its model directory (subword models, the
+    /// memory-mapped training corpus, the shortlist); `tolk train` does it when needed.
+    Prepare(prepare::Args),
     /// Train a model from a TOML config (see configs/reference.toml for every key).
     Train(train::Args),
     /// Translate sentences (one per line) from a file or stdin to stdout.
@@ -57,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let result = match Cli::parse().command {
+        Command::Prepare(args) => prepare::run(args),
         Command::Train(args) => train::run(args),
         Command::Translate(args) => translate::run(args),
         Command::Shortlist(args) => shortlist::run(args),

@@ -86,6 +86,10 @@ pub struct Header {
     pub src_tokens: u64,
     /// Number of target tokens, all pairs together.
     pub tgt_tokens: u64,
+    /// What the corpus was made from (input files, settings, counts), as the code that wrote
+    /// it describes it; opaque to the format, absent when nothing was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<serde_json::Value>,
 }
 
 impl Header {
@@ -152,6 +156,7 @@ mod tests {
             pairs: 0,
             src_tokens: 0,
             tgt_tokens: 0,
+            source: None,
         };
         std::fs::write(
             dir.path().join(HEADER_FILE),

@@ -146,6 +146,7 @@ impl PreparedWriter {
                 pairs: 0,
                 src_tokens: 0,
                 tgt_tokens: 0,
+                source: None,
             },
             sinks: Some(sinks),
             scratch: Vec::new(),
@@ -157,6 +158,12 @@ impl PreparedWriter {
     /// The width the ids are stored in, fixed by the vocabulary sizes given to `create`.
     pub fn id_width(&self) -> IdWidth {
         self.header.id_width
+    }
+
+    /// Sets what the corpus is made from, written as the header's `source` by
+    /// [`finish`](Self::finish).
+    pub fn set_source(&mut self, source: serde_json::Value) {
+        self.header.source = Some(source);
     }
 
     /// Number of pairs pushed so far.
