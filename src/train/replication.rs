@@ -138,9 +138,62 @@ pub fn rank_slice(rank: usize, accumulate: usize) -> std::ops::Range<usize> {
     rank * accumulate..(rank + 1) * accumulate
 }
 
+/// The updates of an epoch of `n_batches` planned batches from batch `start` on, as the batch
+/// numbers rank `rank` of `size` trains in each: an update takes the next `size × accumulate`
+/// batches (a shorter remainder ends the epoch) and the rank its [`rank_slice`] of them. All
+/// ranks map the same prepared corpus and plan the same order from the seed, so their shares
+/// are disjoint and together are the epoch's batches.
+pub fn rank_updates(
+    n_batches: usize,
+    start: usize,
+    rank: usize,
+    size: usize,
+    accumulate: usize,
+) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let per_update = size * accumulate;
+    let updates = n_batches.saturating_sub(start) / per_update;
+    (0..updates).map(move |u| {
+        let first = start + u * per_update;
+        let mine = rank_slice(rank, accumulate);
+        first + mine.start..first + mine.end
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::batching::{BatchPlan, PairLengths};
+
+    #[test]
+    fn ranks_read_disjoint_slices_whose_union_is_the_epoch() {
+        let lengths: Vec<PairLengths> = (0..3000)
+            .map(|i| PairLengths::new((i % 23 + 1, i % 29 + 1)))
+            .collect();
+        let plan = BatchPlan::new(200, 5).epoch_plan(&lengths, 2);
+        for (size, accumulate, start) in [(2, 1, 0), (2, 2, 3), (3, 1, 1)] {
+            let per_update = size * accumulate;
+            let full = (plan.len() - start) / per_update * per_update;
+            let mut seen: Vec<u32> = Vec::new();
+            for rank in 0..size {
+                for update in rank_updates(plan.len(), start, rank, size, accumulate) {
+                    assert_eq!(update.len(), accumulate);
+                    seen.extend(update.flat_map(|b| plan.batch(b).iter().copied()));
+                }
+            }
+            let mut epoch: Vec<u32> = (start..start + full)
+                .flat_map(|b| plan.batch(b).iter().copied())
+                .collect();
+            let n = seen.len();
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!(seen.len(), n, "a pair read by two ranks ({size} ranks)");
+            epoch.sort_unstable();
+            assert_eq!(
+                seen, epoch,
+                "{size} ranks x {accumulate}, from batch {start}"
+            );
+        }
+    }
 
     #[test]
     fn ranks_take_consecutive_shares_of_an_update() {

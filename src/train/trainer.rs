@@ -13,7 +13,7 @@ use tracing::info;
 use super::loss_scale::LossScale;
 use super::optimizer::Adam;
 use super::prepare::{prepare_as, PreparedData, Role, ValidSet};
-use super::replication::{rank_slice, Replication};
+use super::replication::{rank_updates, Replication};
 use super::schedule::Decision;
 use super::start::{open_model_dir, Start};
 use super::state::{LossWindow, TrainingState};
@@ -69,7 +69,7 @@ pub fn train_from(config: &Config, start: Start) -> anyhow::Result<TrainSummary>
 
 /// Trains as rank `world.rank` of `world.size` data-parallel processes (one process when
 /// `world.size` is 1). Every update takes `size × accumulate_batches` consecutive batches of
-/// the shared data order, this rank its [`rank_slice`] of them, and sums the gradients over
+/// the shared data order, this rank its [`super::replication::rank_slice`] of them, and sums the gradients over
 /// ranks ([`crate::distributed`]); the weights stay equal on all ranks. Rank 0 alone writes the
 /// model directory (config, subword models, checkpoints, metrics) and validates; the others
 /// read the subword models it wrote (a shared filesystem, or their own identical copy) and
@@ -322,16 +322,20 @@ impl Trainer<'_> {
         let accumulate = tc.accumulate_batches.max(1);
         let epoch_start = (Instant::now(), self.state.target_tokens);
         let device = self.translator.device();
-        let rest: Vec<usize> = (self.state.batch_in_epoch..plan.len()).collect();
-        // An update takes size × accumulate batches; a shorter remainder ends the epoch.
-        for group in rest.chunks_exact(size * accumulate) {
-            let batches: Vec<Batch> = group[rank_slice(rank, accumulate)]
-                .iter()
-                .map(|&b| batch_of(corpus, plan.batch(b), device))
+        let per_update = size * accumulate;
+        for mine in rank_updates(
+            plan.len(),
+            self.state.batch_in_epoch,
+            rank,
+            size,
+            accumulate,
+        ) {
+            let batches: Vec<Batch> = mine
+                .map(|b| batch_of(corpus, plan.batch(b), device))
                 .collect();
-            self.update(&batches, group.len())?;
+            self.update(&batches, per_update)?;
             self.log_first_update();
-            bar.inc(group.len() as u64);
+            bar.inc(per_update as u64);
             let step = self.state.step;
             if step.is_multiple_of(tc.log_every.max(1)) {
                 let tps = (self.state.target_tokens - epoch_start.1) as f64
