@@ -69,7 +69,7 @@ impl LexicalShortlist {
     /// Learns the shortlist from training pairs of subword ids (no BOS/EOS): `frequent` most
     /// frequent target tokens, `translations` candidates per source token. `src_vocab` is the
     /// source vocabulary size (ids ≥ it are ignored). See [`CooccurrenceCounts`] to count
-    /// pairs from elsewhere (in parallel, from a prepared corpus).
+    /// pairs from elsewhere (in parallel shards, from a prepared corpus).
     pub fn learn(
         pairs: &[(Vec<i64>, Vec<i64>)],
         src_vocab: usize,
@@ -80,7 +80,7 @@ impl LexicalShortlist {
         for (src, tgt) in pairs {
             counts.add(src, tgt);
         }
-        counts.into_shortlist(frequent, translations)
+        CooccurrenceCounts::rank(vec![counts], frequent, translations)
     }
 
     /// The sorted candidate target ids for a batch of source sentences: the special tokens
@@ -152,22 +152,41 @@ impl LexicalShortlist {
 }
 
 /// The sentence-level counts a [`LexicalShortlist`] is ranked by: c(s), c(t) and c(s, t), each
-/// the number of sentence pairs containing the token(s). Counts of disjoint sets of pairs
-/// [`merge`](Self::merge) into the counts of their union, so that a corpus can be counted in
-/// parallel chunks (the result does not depend on the chunking).
+/// the number of sentence pairs containing the token(s).
+///
+/// To count a large corpus in parallel without holding the (s, t) table once per thread, the
+/// table can be split into shards by source id ([`shard`](Self::shard)): shard k of n counts
+/// c(s) and c(s, t) only for the source ids s ≡ k (mod n), and c(t) only in shard 0, so that
+/// every thread reads every pair but the shards together hold each count once;
+/// [`rank`](Self::rank) combines them into the shortlist of the whole corpus.
 #[derive(Debug, Clone, Default)]
 pub struct CooccurrenceCounts {
     src: Vec<u32>,
     tgt: FxHashMap<i64, u32>,
-    joint: FxHashMap<(i64, i64), u32>,
+    /// c(s, t) by `s << 32 | t` (ids are below 2^32).
+    joint: FxHashMap<u64, u32>,
+    shard: usize,
+    shards: usize,
     scratch: (Vec<i64>, Vec<i64>),
 }
 
 impl CooccurrenceCounts {
-    /// No pairs counted yet, for a source vocabulary of `src_vocab` ids.
+    /// No pairs counted yet, for a source vocabulary of `src_vocab` ids: the whole table.
     pub fn new(src_vocab: usize) -> Self {
+        Self::shard(src_vocab, 0, 1)
+    }
+
+    /// Shard `shard` of `shards` of the table (see the type's docs).
+    ///
+    /// # Panics
+    ///
+    /// When `shard >= shards`.
+    pub fn shard(src_vocab: usize, shard: usize, shards: usize) -> Self {
+        assert!(shard < shards, "shard {shard} of {shards}");
         Self {
             src: vec![0; src_vocab],
+            shard,
+            shards,
             ..Self::default()
         }
     }
@@ -177,55 +196,61 @@ impl CooccurrenceCounts {
         let (s_ids, t_ids) = &mut self.scratch;
         distinct_into(src, s_ids);
         distinct_into(tgt, t_ids);
-        for &t in t_ids.iter() {
-            *self.tgt.entry(t).or_default() += 1;
+        if self.shard == 0 {
+            for &t in t_ids.iter() {
+                *self.tgt.entry(t).or_default() += 1;
+            }
         }
-        let vocab = self.src.len();
-        for &s in s_ids.iter().filter(|&&s| (s as usize) < vocab) {
+        let (vocab, shards, shard) = (self.src.len(), self.shards, self.shard);
+        let mine = |s: i64| (s as usize) < vocab && s as usize % shards == shard;
+        for &s in s_ids.iter().filter(|&&s| mine(s)) {
             self.src[s as usize] += 1;
             for &t in t_ids.iter() {
-                *self.joint.entry((s, t)).or_default() += 1;
+                *self.joint.entry(((s as u64) << 32) | t as u64).or_default() += 1;
             }
         }
     }
 
-    /// The counts of both sets of pairs.
-    pub fn merge(mut self, other: Self) -> Self {
-        let (mut big, small) = if self.joint.len() >= other.joint.len() {
-            (std::mem::take(&mut self), other)
-        } else {
-            (other, self)
-        };
-        for (a, b) in big.src.iter_mut().zip(&small.src) {
-            *a += b;
+    /// Ranks the shards of one table (all `shards` of the same n, or one whole table) into a
+    /// shortlist: the `frequent` most frequent target tokens and, per source token, the
+    /// `translations` target tokens of highest Dice coefficient 2·c(s, t) / (c(s) + c(t))
+    /// (ties by token id, so the result is deterministic). Memory beyond the counts: at most
+    /// 2 × `translations` candidates per source token.
+    pub fn rank(parts: Vec<Self>, frequent: usize, translations: usize) -> LexicalShortlist {
+        let src_vocab = parts.first().map_or(0, |p| p.src.len());
+        let mut src_count = vec![0u32; src_vocab];
+        let mut tgt_count: FxHashMap<i64, u32> = FxHashMap::default();
+        for part in &parts {
+            for (a, b) in src_count.iter_mut().zip(&part.src) {
+                *a += b;
+            }
+            for (&t, &c) in &part.tgt {
+                *tgt_count.entry(t).or_default() += c;
+            }
         }
-        for (t, c) in small.tgt {
-            *big.tgt.entry(t).or_default() += c;
-        }
-        for (k, c) in small.joint {
-            *big.joint.entry(k).or_default() += c;
-        }
-        big
-    }
-
-    /// Ranks the counts into a shortlist: the `frequent` most frequent target tokens and, per
-    /// source token, the `translations` target tokens of highest Dice coefficient (ties by
-    /// token id, so the result is deterministic).
-    pub fn into_shortlist(self, frequent: usize, translations: usize) -> LexicalShortlist {
-        let mut by_source: Vec<Vec<(f64, i64)>> = vec![Vec::new(); self.src.len()];
-        for (&(s, t), &c) in &self.joint {
-            let dice = 2.0 * c as f64 / (self.src[s as usize] + self.tgt[&t]) as f64;
-            by_source[s as usize].push((dice, t));
+        let best_first = |a: &(f64, i64), b: &(f64, i64)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        let mut by_source: Vec<Vec<(f64, i64)>> = vec![Vec::new(); src_vocab];
+        for part in parts {
+            for (key, c) in part.joint {
+                let (s, t) = ((key >> 32) as usize, (key & 0xffff_ffff) as i64);
+                let dice = 2.0 * c as f64 / (src_count[s] + tgt_count[&t]) as f64;
+                let cands = &mut by_source[s];
+                cands.push((dice, t));
+                if cands.len() >= 2 * translations.max(1) {
+                    cands.sort_by(best_first);
+                    cands.truncate(translations);
+                }
+            }
         }
         let per_source = by_source
             .into_iter()
             .map(|mut cands| {
-                cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                cands.sort_by(best_first);
                 cands.truncate(translations);
                 cands.into_iter().map(|(_, t)| t).collect()
             })
             .collect();
-        let mut by_freq: Vec<(u32, i64)> = self.tgt.into_iter().map(|(t, c)| (c, t)).collect();
+        let mut by_freq: Vec<(u32, i64)> = tgt_count.into_iter().map(|(t, c)| (c, t)).collect();
         by_freq.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         LexicalShortlist {
             frequent: by_freq.into_iter().take(frequent).map(|(_, t)| t).collect(),
@@ -265,6 +290,43 @@ mod tests {
         assert_eq!(s.per_source[10], vec![20, 30]);
         assert_eq!(s.per_source[11], vec![21, 30]);
         assert!(s.per_source[13].is_empty());
+    }
+
+    #[test]
+    fn shards_of_the_table_rank_to_the_whole_tables_shortlist() {
+        // Pseudo-random pairs over a vocabulary of 40, so that ranks tie and shards differ.
+        let mut x = 7u64;
+        let mut next = |m: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 33) % m) as i64
+        };
+        let pairs: Vec<(Vec<i64>, Vec<i64>)> = (0..500)
+            .map(|_| {
+                let (ls, lt) = (next(8) as usize + 1, next(8) as usize + 1);
+                (
+                    (0..ls).map(|_| next(40)).collect(),
+                    (0..lt).map(|_| next(40)).collect(),
+                )
+            })
+            .collect();
+        let whole = LexicalShortlist::learn(&pairs, 40, 5, 3);
+        for shards in [2, 3] {
+            let parts = (0..shards)
+                .map(|k| {
+                    let mut c = CooccurrenceCounts::shard(40, k, shards);
+                    pairs.iter().for_each(|(s, t)| c.add(s, t));
+                    c
+                })
+                .collect();
+            assert_eq!(
+                CooccurrenceCounts::rank(parts, 5, 3),
+                whole,
+                "{shards} shards"
+            );
+        }
+        assert!(whole.per_source.iter().all(|c| c.len() == 3));
     }
 
     #[test]

@@ -348,8 +348,10 @@ impl Trainer<'_> {
                     info!(step, "early stopping");
                     stop = true;
                 }
+                corpus.release_pages();
             } else if tc.checkpoint_every > 0 && step.is_multiple_of(tc.checkpoint_every) {
                 self.save_last()?;
+                corpus.release_pages();
             }
             if self.out_of_budget() {
                 info!(step, "training budget reached");

@@ -220,6 +220,27 @@ impl PreparedCorpus {
         })
     }
 
+    /// Gives the pages of the mappings that this process has touched back to the operating
+    /// system (`madvise(MADV_DONTNEED)`, best effort): they leave the process's resident set
+    /// and stay in the page cache, and the next read of them faults them in again unchanged.
+    /// Training calls it after reading the lengths and at each checkpoint, so that its RSS does
+    /// not grow toward the corpus size as an epoch reads the ids.
+    pub fn release_pages(&self) {
+        let maps = [
+            &self.src.ids,
+            &self.src.offsets,
+            &self.tgt.ids,
+            &self.tgt.offsets,
+            &self.lines,
+        ];
+        for map in maps {
+            // SAFETY: the maps are read-only shared mappings of files that are never written in
+            // place (the writer replaces whole directories), so dropping their pages cannot
+            // change what a later read sees: it reads the same bytes from the page cache or file.
+            let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
+    }
+
     /// The directory the corpus was opened from.
     pub fn dir(&self) -> &Path {
         &self.dir

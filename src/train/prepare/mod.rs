@@ -101,6 +101,7 @@ pub fn prepare_as(config: &Config, md: &ModelDir, role: Role) -> anyhow::Result<
         .lengths()
         .map(|(s, t)| PairLengths::new((s + 1, t + 1)))
         .collect();
+    corpus.release_pages();
     info!(
         pairs = lengths.len(),
         seconds = started.elapsed().as_secs_f64(),
@@ -238,8 +239,8 @@ fn damaged(dir: &Path, e: PreparedError) -> anyhow::Error {
 }
 
 /// Learns the lexical shortlist from the prepared corpus, counting at most
-/// `decoding.shortlist_pairs` evenly spaced pairs in parallel (rayon, one chunk of pairs per
-/// task, counts merged), and saves it into `md`.
+/// `decoding.shortlist_pairs` evenly spaced pairs in parallel (rayon: one shard of the
+/// co-occurrence table per thread, [`CooccurrenceCounts::shard`]), and saves it into `md`.
 ///
 /// Errors: I/O errors.
 pub fn save_shortlist_from(
@@ -255,12 +256,16 @@ pub fn save_shortlist_from(
         0 => n,
         k => k.min(n),
     };
-    let counts = (0..take)
+    // One shard of the (source, target) table per thread, each reading every sampled pair:
+    // memory holds each count once, whatever the number of threads.
+    let shards = rayon::current_num_threads().max(1);
+    let parts: Vec<CooccurrenceCounts> = (0..shards)
         .into_par_iter()
-        .with_min_len(4096)
-        .fold(
-            || (CooccurrenceCounts::new(src_vocab), Vec::new(), Vec::new()),
-            |(mut counts, mut s, mut t), k| {
+        .with_max_len(1)
+        .map(|shard| {
+            let mut counts = CooccurrenceCounts::shard(src_vocab, shard, shards);
+            let (mut s, mut t) = (Vec::new(), Vec::new());
+            for k in 0..take {
                 // Evenly spaced: the k-th of `take` pairs spread over all `n`.
                 let i = (k as u128 * n as u128 / take as u128) as usize;
                 s.clear();
@@ -268,15 +273,12 @@ pub fn save_shortlist_from(
                 t.clear();
                 corpus.append_tgt(i, &mut t);
                 counts.add(&s, &t);
-                (counts, s, t)
-            },
-        )
-        .map(|(counts, _, _)| counts)
-        .reduce(
-            || CooccurrenceCounts::new(src_vocab),
-            CooccurrenceCounts::merge,
-        );
-    let shortlist = counts.into_shortlist(dec.shortlist_frequent, dec.shortlist_translations);
+            }
+            counts
+        })
+        .collect();
+    let shortlist =
+        CooccurrenceCounts::rank(parts, dec.shortlist_frequent, dec.shortlist_translations);
     write_shortlist(md, &shortlist)?;
     info!(
         pairs = take,
