@@ -215,7 +215,8 @@ fn open_or_prepare(
     };
     if role == Role::Reader {
         anyhow::bail!(Error::Input(format!(
-            "{}: the prepared training corpus cannot be used ({why}); rank 0 prepares it              before the other ranks read it",
+            "{}: the prepared training corpus cannot be used ({why}); rank 0 prepares it \
+             before the other ranks read it",
             dir.display()
         )));
     }
@@ -233,7 +234,8 @@ fn open_or_prepare(
 /// A damaged prepared corpus as an error that names the file and the fix.
 fn damaged(dir: &Path, e: PreparedError) -> anyhow::Error {
     anyhow::Error::new(e).context(format!(
-        "the prepared training corpus {} is damaged: run `tolk prepare CONFIG` to write it          again (or delete the directory)",
+        "the prepared training corpus {} is damaged: run `tolk prepare CONFIG` to write it \
+         again (or delete the directory)",
         dir.display()
     ))
 }
