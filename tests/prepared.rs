@@ -66,6 +66,16 @@ fn assert_same(corpus: &PreparedCorpus, pairs: &[Pair]) {
     let lengths: Vec<_> = corpus.lengths().collect();
     let expected: Vec<_> = pairs.iter().map(|(s, t, _)| (s.len(), t.len())).collect();
     assert_eq!(lengths, expected);
+    let read: Vec<_> = corpus
+        .read_lengths()
+        .unwrap()
+        .iter()
+        .map(|l| (l.src as usize, l.tgt as usize))
+        .collect();
+    assert_eq!(
+        read, expected,
+        "read_lengths (from the files) = lengths (from the mapping)"
+    );
 }
 
 fn size(path: PathBuf) -> u64 {

@@ -3,6 +3,7 @@
 //! corpus into memory.
 
 use std::fs::File;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
@@ -11,6 +12,7 @@ use super::error::PreparedError;
 use super::header::{Header, IdWidth};
 use super::{FILES, LINES, SRC_IDS, SRC_OFFSETS, TGT_IDS, TGT_OFFSETS};
 use crate::artifacts::checksum::{self, MANIFEST};
+use crate::data::batching::PairLengths;
 
 /// Entry `i` of a little-endian u64 array.
 fn u64_at(bytes: &[u8], i: usize) -> u64 {
@@ -38,7 +40,7 @@ impl SideMap {
         let offsets_path = dir.join(offsets_name);
         let offsets = map_sized(&offsets_path, pairs.saturating_add(1).saturating_mul(8))?;
         let ids = map_sized(&dir.join(ids_name), tokens.saturating_mul(width.bytes()))?;
-        check_offsets(&offsets_path, &offsets, tokens)?;
+        check_offsets(&offsets_path, tokens)?;
         Ok(Self {
             ids,
             offsets,
@@ -105,35 +107,66 @@ fn map_sized(path: &Path, expected: u64) -> Result<Mmap, PreparedError> {
 /// `tokens`. Together with the size check of the ids file this makes every pair's range lie
 /// inside the ids, so the accessors cannot fail later. One sequential pass over 8 bytes per
 /// pair, checked at open rather than lazily so that a damaged index is an error when the
-/// corpus is opened, not a panic hours into training.
-fn check_offsets(path: &Path, offsets: &[u8], tokens: u64) -> Result<(), PreparedError> {
-    let mut previous = u64_at(offsets, 0);
-    if previous != 0 {
-        return Err(PreparedError::OffsetsStart {
-            path: path.to_path_buf(),
-            found: previous,
-        });
-    }
-    for (pair, entry) in offsets.chunks_exact(8).skip(1).enumerate() {
-        let value = u64::from_le_bytes(entry.try_into().expect("8 bytes"));
-        if value < previous {
-            return Err(PreparedError::OffsetsDecrease {
-                path: path.to_path_buf(),
-                pair: pair as u64,
-                previous,
-                value,
-            });
+/// corpus is opened, not a panic hours into training. The pass reads the file, not the
+/// mapping, so that it leaves nothing in the process's resident set (16 bytes a pair of
+/// index, 256 MB at 16 M pairs, would otherwise stay there).
+fn check_offsets(path: &Path, tokens: u64) -> Result<(), PreparedError> {
+    let mut previous = None;
+    for_each_offset(path, |pair, value| {
+        match previous {
+            None if value != 0 => {
+                return Err(PreparedError::OffsetsStart {
+                    path: path.to_path_buf(),
+                    found: value,
+                })
+            }
+            Some(p) if value < p => {
+                return Err(PreparedError::OffsetsDecrease {
+                    path: path.to_path_buf(),
+                    pair: pair - 1,
+                    previous: p,
+                    value,
+                })
+            }
+            _ => {}
         }
-        previous = value;
-    }
-    if previous != tokens {
-        return Err(PreparedError::OffsetsEnd {
+        previous = Some(value);
+        Ok(())
+    })?;
+    match previous {
+        Some(last) if last != tokens => Err(PreparedError::OffsetsEnd {
             path: path.to_path_buf(),
-            found: previous,
+            found: last,
             expected: tokens,
-        });
+        }),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// Calls `each(k, entry k)` for every entry of the offsets index at `path`, read sequentially
+/// through a buffer (not through the mapping).
+///
+/// Errors: [`PreparedError::Io`] naming the file; the first error of `each`.
+fn for_each_offset(
+    path: &Path,
+    mut each: impl FnMut(u64, u64) -> Result<(), PreparedError>,
+) -> Result<(), PreparedError> {
+    let io = |source| PreparedError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut reader = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
+    let mut entry = [0u8; 8];
+    let mut k = 0u64;
+    loop {
+        match reader.read_exact(&mut entry) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(io(e)),
+        }
+        each(k, u64::from_le_bytes(entry))?;
+        k += 1;
+    }
 }
 
 /// Checks every file of the corpus against its checksum manifest, which must list them all.
@@ -288,9 +321,35 @@ impl PreparedCorpus {
     }
 
     /// `(src_len, tgt_len)` of every pair in order, as [`crate::data::plan_epoch`] takes them;
-    /// reads the two offsets indexes only.
+    /// reads the two offsets indexes only, through the mapping (see
+    /// [`read_lengths`](Self::read_lengths) for a pass over all pairs of a large corpus).
     pub fn lengths(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         (0..self.len()).map(|i| (self.src.len(i), self.tgt.len(i)))
+    }
+
+    /// The lengths of every pair, as [`lengths`](Self::lengths), in 8 bytes a pair, read from
+    /// the offsets files sequentially rather than through the mapping, so that the pass leaves
+    /// none of the index's pages (16 bytes a pair) in the process's resident set.
+    ///
+    /// Errors: [`PreparedError::Io`] naming an offsets file that cannot be read.
+    pub fn read_lengths(&self) -> Result<Vec<PairLengths>, PreparedError> {
+        let mut lengths = vec![PairLengths::default(); self.len()];
+        for (name, tgt) in [(SRC_OFFSETS, false), (TGT_OFFSETS, true)] {
+            let mut previous = 0u64;
+            for_each_offset(&self.dir.join(name), |k, value| {
+                if let Some(l) = k.checked_sub(1).and_then(|i| lengths.get_mut(i as usize)) {
+                    let len = u32::try_from(value.saturating_sub(previous)).unwrap_or(u32::MAX);
+                    if tgt {
+                        l.tgt = len;
+                    } else {
+                        l.src = len;
+                    }
+                }
+                previous = value;
+                Ok(())
+            })?;
+        }
+        Ok(lengths)
     }
 
     /// The source ids of pair `i`.

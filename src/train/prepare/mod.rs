@@ -97,10 +97,12 @@ pub fn prepare_as(config: &Config, md: &ModelDir, role: Role) -> anyhow::Result<
     };
     let (corpus, _) = open_or_prepare(config, md, &subwords, role, false)?;
     let started = Instant::now();
-    let lengths: Vec<PairLengths> = corpus
-        .lengths()
-        .map(|(s, t)| PairLengths::new((s + 1, t + 1)))
-        .collect();
+    let mut lengths: Vec<PairLengths> = corpus.read_lengths()?;
+    for l in &mut lengths {
+        // With EOS, as the batches have them.
+        l.src = l.src.saturating_add(1);
+        l.tgt = l.tgt.saturating_add(1);
+    }
     corpus.release_pages();
     info!(
         pairs = lengths.len(),
@@ -240,6 +242,9 @@ fn damaged(dir: &Path, e: PreparedError) -> anyhow::Error {
     ))
 }
 
+/// Pairs read for the shortlist between two [`PreparedCorpus::release_pages`].
+const RELEASE_EVERY: usize = 1 << 16;
+
 /// Learns the lexical shortlist from the prepared corpus, counting at most
 /// `decoding.shortlist_pairs` evenly spaced pairs in parallel (rayon: one shard of the
 /// co-occurrence table per thread, [`CooccurrenceCounts::shard`]), and saves it into `md`.
@@ -268,6 +273,10 @@ pub fn save_shortlist_from(
             let mut counts = CooccurrenceCounts::shard(src_vocab, shard, shards);
             let (mut s, mut t) = (Vec::new(), Vec::new());
             for k in 0..take {
+                if k % RELEASE_EVERY == RELEASE_EVERY - 1 {
+                    // Spread over the corpus, the pairs touch every page of it: give them back.
+                    corpus.release_pages();
+                }
                 // Evenly spaced: the k-th of `take` pairs spread over all `n`.
                 let i = (k as u128 * n as u128 / take as u128) as usize;
                 s.clear();
