@@ -90,4 +90,25 @@ fn main() {
         "read every pair as i64: {read_s:.3} s ({:.0} M ids/s)",
         total as f64 / 1e6 / read_s
     );
+    let t = Instant::now();
+    corpus.release_pages();
+    println!(
+        "release_pages with every page mapped: {:.4} s",
+        t.elapsed().as_secs_f64()
+    );
+    // What training does per update: a batch of 130 pairs at random places, then release.
+    let t = Instant::now();
+    let rounds = 100;
+    for r in 0..rounds {
+        for k in 0..130usize {
+            let i = (r * 7919 + k * 104_729) % corpus.len();
+            buf.clear();
+            corpus.append_src(i, &mut buf);
+        }
+        corpus.release_pages();
+    }
+    println!(
+        "130 random pairs + release_pages: {:.3} ms per round",
+        t.elapsed().as_secs_f64() * 1e3 / rounds as f64
+    );
 }

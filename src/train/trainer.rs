@@ -333,6 +333,10 @@ impl Trainer<'_> {
             let batches: Vec<Batch> = mine
                 .map(|b| batch_of(corpus, plan.batch(b), device))
                 .collect();
+            // The batches own their ids now. The pages the kernel mapped around them (it maps
+            // 16 pages around each fault of a cached file) would otherwise pile up in the
+            // resident set at random places of the corpus: ~400 MB after 15 updates at 16 M pairs.
+            corpus.release_pages();
             self.update(&batches, per_update)?;
             self.log_first_update();
             bar.inc(per_update as u64);
@@ -348,10 +352,8 @@ impl Trainer<'_> {
                     info!(step, "early stopping");
                     stop = true;
                 }
-                corpus.release_pages();
             } else if tc.checkpoint_every > 0 && step.is_multiple_of(tc.checkpoint_every) {
                 self.save_last()?;
-                corpus.release_pages();
             }
             if self.out_of_budget() {
                 info!(step, "training budget reached");

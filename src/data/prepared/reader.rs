@@ -256,8 +256,9 @@ impl PreparedCorpus {
     /// Gives the pages of the mappings that this process has touched back to the operating
     /// system (`madvise(MADV_DONTNEED)`, best effort): they leave the process's resident set
     /// and stay in the page cache, and the next read of them faults them in again unchanged.
-    /// Training calls it after reading the lengths and at each checkpoint, so that its RSS does
-    /// not grow toward the corpus size as an epoch reads the ids.
+    /// Training calls it after building each update's batches, so that its RSS does not grow
+    /// toward the corpus size as an epoch reads the ids. Its cost is a walk over the page
+    /// tables of the mappings.
     pub fn release_pages(&self) {
         let maps = [
             &self.src.ids,

@@ -103,7 +103,6 @@ pub fn prepare_as(config: &Config, md: &ModelDir, role: Role) -> anyhow::Result<
         l.src = l.src.saturating_add(1);
         l.tgt = l.tgt.saturating_add(1);
     }
-    corpus.release_pages();
     info!(
         pairs = lengths.len(),
         seconds = started.elapsed().as_secs_f64(),
