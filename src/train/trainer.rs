@@ -69,10 +69,11 @@ pub fn train_from(config: &Config, start: Start) -> anyhow::Result<TrainSummary>
 
 /// Trains as rank `world.rank` of `world.size` data-parallel processes (one process when
 /// `world.size` is 1). Every update takes `size × accumulate_batches` consecutive batches of
-/// the shared data order, this rank its [`super::replication::rank_slice`] of them, and sums the gradients over
-/// ranks ([`crate::distributed`]); the weights stay equal on all ranks. Rank 0 alone writes the
-/// model directory (config, subword models, checkpoints, metrics) and validates; the others
-/// read the subword models it wrote (a shared filesystem, or their own identical copy) and
+/// the shared data order, this rank its [`super::replication::rank_slice`] of them, and sums
+/// the gradients over ranks ([`crate::distributed`]); the weights stay equal on all ranks.
+/// Rank 0 alone writes the model directory (config, subword models, prepared corpus,
+/// checkpoints, metrics) and validates; the others map the subword models and prepared corpus
+/// it wrote (a shared filesystem, or their own identical copy made by `tolk prepare`) and
 /// take rank 0's schedule after each validation. On GPUs rank r uses `cuda:LOCAL_RANK`.
 ///
 /// Errors: as [`train`].
