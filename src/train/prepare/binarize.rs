@@ -13,7 +13,7 @@ use tracing::{info, warn};
 use super::freshness::{CorpusSource, PrepareCounts};
 use super::subwords::SubwordPair;
 use crate::config::Config;
-use crate::data::corpus::{PairReader, ReadStats, TextPair};
+use crate::data::corpus::{ReadStats, TextPair};
 use crate::data::prepared::{PreparedCorpus, PreparedWriter};
 
 /// Pairs segmented together: large enough to keep both cores busy in the tokenizer's
@@ -108,13 +108,7 @@ fn stream_chunks(
     join: usize,
     mut each: impl FnMut(Vec<TextPair>) -> anyhow::Result<()> + Send,
 ) -> anyhow::Result<ReadStats> {
-    let dc = &config.data;
-    let mut reader = PairReader::open(
-        &dc.train_src,
-        &dc.train_tgt,
-        dc.empty_lines,
-        Some(dc.max_line_chars),
-    )?;
+    let mut reader = super::training_pairs(config)?;
     let (send, receive) = sync_channel::<Vec<TextPair>>(2);
     std::thread::scope(|scope| {
         let consuming = scope.spawn(move || receive.iter().try_for_each(&mut each));

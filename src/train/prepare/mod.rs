@@ -24,7 +24,9 @@ use tracing::{info, warn};
 use crate::artifacts::ModelDir;
 use crate::config::Config;
 use crate::data::batching::PairLengths;
-use crate::data::corpus::{read_parallel, read_training_pairs, ParallelCorpus};
+use crate::data::corpus::{
+    read_parallel, read_training_pairs, CorpusError, PairReader, ParallelCorpus,
+};
 use crate::data::length_filter::{filter_by_length, LengthFilter};
 use crate::data::prepared::{PreparedCorpus, PreparedError};
 use crate::decode::{CooccurrenceCounts, LexicalShortlist};
@@ -126,6 +128,20 @@ pub fn prepare_as(config: &Config, md: &ModelDir, role: Role) -> anyhow::Result<
         lengths,
         valid,
     })
+}
+
+/// The training pairs of `config`, read one by one with the training data's rules (empty-line
+/// policy, text check with `data.max_line_chars`).
+///
+/// Errors: the files cannot be opened, naming them.
+pub fn training_pairs(config: &Config) -> Result<PairReader, CorpusError> {
+    let dc = &config.data;
+    PairReader::open(
+        &dc.train_src,
+        &dc.train_tgt,
+        dc.empty_lines,
+        Some(dc.max_line_chars),
+    )
 }
 
 /// What `tolk prepare` did.

@@ -10,7 +10,6 @@ use tracing::info;
 
 use crate::artifacts::ModelDir;
 use crate::config::Config;
-use crate::data::corpus::PairReader;
 use crate::subword::{train_bpe, SubwordModel};
 
 /// Domain tag of the sample's random generator (independent of the batching's stream).
@@ -77,19 +76,13 @@ pub fn load_or_learn_subwords(config: &Config, md: &ModelDir) -> anyhow::Result<
 /// is the same on every run. A corpus within the limit keeps its file order. Returns the
 /// sampled sources, targets and the number of usable pairs read.
 ///
-/// Errors: as [`PairReader::next_pair`].
+/// Errors: as [`crate::data::corpus::PairReader::next_pair`].
 pub fn sample_pairs(config: &Config) -> anyhow::Result<(Vec<String>, Vec<String>, usize)> {
-    let dc = &config.data;
     let limit = match config.subword.sample_pairs {
         0 => usize::MAX,
         n => n,
     };
-    let mut reader = PairReader::open(
-        &dc.train_src,
-        &dc.train_tgt,
-        dc.empty_lines,
-        Some(dc.max_line_chars),
-    )?;
+    let mut reader = super::training_pairs(config)?;
     let mut rng = sample_rng(config.training.seed);
     let (mut src, mut tgt) = (Vec::new(), Vec::new());
     let mut seen = 0usize;
