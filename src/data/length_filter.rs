@@ -44,6 +44,12 @@ impl LengthFilter {
     }
 }
 
+/// The rule of [`filter_by_length`] for one example: kept iff `src_len <= max_src &&
+/// tgt_len <= max_tgt` (inclusive limits), for code that filters pairs as they stream by.
+pub fn within_limits(src_len: usize, tgt_len: usize, max_src: usize, max_tgt: usize) -> bool {
+    src_len <= max_src && tgt_len <= max_tgt
+}
+
 /// Splits examples into kept and dropped by length.
 ///
 /// Example `i` is kept iff `src_lens[i] <= max_src && tgt_lens[i] <= max_tgt`
@@ -68,7 +74,7 @@ pub fn filter_by_length(
     );
     let mut out = LengthFilter::default();
     for (i, (&s, &t)) in src_lens.iter().zip(tgt_lens).enumerate() {
-        if s <= max_src && t <= max_tgt {
+        if within_limits(s, t, max_src, max_tgt) {
             out.kept.push(i);
         } else {
             out.dropped.push(i);

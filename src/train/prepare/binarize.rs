@@ -14,6 +14,7 @@ use super::freshness::{CorpusSource, PrepareCounts};
 use super::subwords::SubwordPair;
 use crate::config::Config;
 use crate::data::corpus::{ReadStats, TextPair};
+use crate::data::length_filter::within_limits;
 use crate::data::prepared::{PreparedCorpus, PreparedWriter};
 
 /// Pairs segmented together: large enough to keep both cores busy in the tokenizer's
@@ -59,7 +60,9 @@ pub fn binarize(
     }
     out.warn_too_long();
     let Segmenter {
-        writer, mut counts, ..
+        mut writer,
+        mut counts,
+        ..
     } = out;
     counts.kept = writer.len() as usize;
     if counts.kept == 0 {
@@ -76,7 +79,6 @@ pub fn binarize(
         u32::MAX
     );
     source.counts = counts.clone();
-    let mut writer = writer;
     writer.set_source(serde_json::to_value(&source)?);
     let header = writer.finish()?;
     info!(
@@ -181,7 +183,7 @@ impl Segmenter<'_> {
         let tgt_ids = tgt_sw.encode_batch(&tgt)?;
         let (mut s32, mut t32) = (Vec::new(), Vec::new());
         for ((pair, s), t) in chunk.iter().zip(&src_ids).zip(&tgt_ids) {
-            if s.len() > dc.max_src_len || t.len() > dc.max_tgt_len {
+            if !within_limits(s.len(), t.len(), dc.max_src_len, dc.max_tgt_len) {
                 self.counts.too_long += 1;
                 if self.first_too_long.len() < REPORTED_LINES {
                     self.first_too_long.push(pair.line);

@@ -351,10 +351,11 @@ pub fn save_shortlist(
 }
 
 /// (Re)builds the lexical shortlist of a trained model from a parallel training corpus
-/// (`src`, `tgt`), segmented with the model's subword model(s) and length-filtered as in
-/// training.
+/// (`src`, `tgt`), segmented with the model's subword model(s) (verified against the model
+/// directory's checksums) and length-filtered as in training.
 ///
-/// Errors: unreadable or malformed corpora (naming file and line), missing tokenizers, I/O.
+/// Errors: unreadable or malformed corpora (naming file and line), missing or modified
+/// tokenizers, I/O.
 pub fn shortlist_from_corpus(
     config: &Config,
     md: &ModelDir,
@@ -364,19 +365,16 @@ pub fn shortlist_from_corpus(
     let dc = &config.data;
     let corpus: ParallelCorpus = read_training_pairs(src, tgt, dc.empty_lines, dc.max_line_chars)?;
     binarize::warn_unusable(config, &corpus.stats);
-    let (src_path, tgt_path) = md.tokenizers(config.subword.joint);
-    let (src_sw, tgt_sw) = (
-        SubwordModel::load(&src_path)?,
-        SubwordModel::load(&tgt_path)?,
-    );
+    let (src_sw, tgt_sw) = load_subwords(config, md)?;
     let (examples, _) = segment_and_filter(config, &src_sw, &tgt_sw, &corpus)?;
     save_shortlist(config, md, &examples, src_sw.vocab_size())
 }
 
 /// Segments a corpus into subword ids (no BOS/EOS) and drops the pairs over the configured
 /// lengths: returns the kept pairs and the filter (which lines were dropped). Errors: a line
-/// the subword model cannot segment. The training
-/// data path; the benchmark exports its batches through it too.
+/// the subword model cannot segment. The in-memory twin of [`binarize`] (same pairs, same
+/// order), for `tolk shortlist --src --tgt` and the benchmark's batch export; tests compare
+/// the two.
 pub fn segment_and_filter(
     config: &Config,
     src_sw: &SubwordModel,
