@@ -41,6 +41,36 @@ pub fn last_step_checkpoints(model: &ModelDir, n: usize) -> anyhow::Result<Vec<P
         .collect())
 }
 
+/// The checkpoints to average: the newest `last` step checkpoints
+/// ([`last_step_checkpoints`]), or else the checkpoints `names` of `model` (`best`, `last`,
+/// `step-4000`, ...). `tolk average` and the Python binding's `tolk.average` both choose with
+/// this.
+///
+/// Errors: both or neither given; a name that is not a checkpoint of `model`; fewer step
+/// checkpoints than `last`.
+pub fn checkpoints_to_average(
+    model: &ModelDir,
+    last: Option<usize>,
+    names: &[String],
+) -> anyhow::Result<Vec<PathBuf>> {
+    match last {
+        Some(_) if !names.is_empty() => {
+            bail!("name the checkpoints to average or give the number of the last ones, not both")
+        }
+        Some(n) => last_step_checkpoints(model, n),
+        None => {
+            ensure!(
+                !names.is_empty(),
+                "name the checkpoints to average, or use --last N"
+            );
+            Ok(names
+                .iter()
+                .map(|name| model.resolve_checkpoint(Some(name)))
+                .collect::<Result<_, _>>()?)
+        }
+    }
+}
+
 /// The element-wise mean of the weights in the checkpoints `dirs` (each verified against its
 /// checksums first), accumulated in float64 and returned in each tensor's stored kind.
 ///

@@ -14,6 +14,7 @@ pub mod step_model;
 pub mod trace;
 pub mod translator;
 pub mod unk;
+pub mod workers;
 
 pub use alignment::AlignmentMatrix;
 pub use alignment_record::AlignmentRecord;
@@ -29,3 +30,4 @@ pub use prepare::{
 pub use shortlist::{CooccurrenceCounts, LexicalShortlist, ShortlistError};
 pub use step_model::{Step, StepModel};
 pub use translator::{Translation, Translator};
+pub use workers::translate_in_workers;

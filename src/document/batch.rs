@@ -2,6 +2,7 @@
 //! one batch, and the per-sentence answers regrouped per text afterwards.
 
 use super::layout::Document;
+use crate::error::Error;
 
 /// Several segmented texts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +48,37 @@ impl DocumentBatch {
             .iter()
             .map(|d| items.by_ref().take(d.sentences().len()).collect())
             .collect()
+    }
+}
+
+impl DocumentBatch {
+    /// Per text, its n-best list as (text, score) rows, best first, from `per_sentence`
+    /// (each sentence's hypotheses as (translation, score), in [`DocumentBatch::model_inputs`]
+    /// order): row k joins the sentences' k-th hypotheses ([`nbest_rows`]) in the text's
+    /// layout ([`Document::assemble`]) with their scores summed. A text without sentences gets
+    /// one row: its layout alone, score 0. The CLI's `--split-sentences` and the Python
+    /// binding's `split_sentences` both answer with this.
+    ///
+    /// Errors: [`Error::Internal`] when the sentences do not fit a text's layout.
+    pub fn joined_rows(
+        &self,
+        per_sentence: Vec<Vec<(String, f64)>>,
+    ) -> Result<Vec<Vec<(String, f64)>>, Error> {
+        let groups = self.regroup(per_sentence);
+        let mut out = Vec::with_capacity(groups.len());
+        for (doc, sentences) in self.documents.iter().zip(&groups) {
+            let mut rows = Vec::new();
+            for row in nbest_rows(sentences) {
+                let texts: Vec<&str> = row.iter().map(|h| h.0.as_str()).collect();
+                let score = row.iter().map(|h| h.1).sum();
+                rows.push((doc.assemble(&texts)?, score));
+            }
+            if rows.is_empty() {
+                rows.push((doc.assemble::<&str>(&[])?, 0.0));
+            }
+            out.push(rows);
+        }
+        Ok(out)
     }
 }
 

@@ -77,22 +77,30 @@ pub(crate) fn py_rstrip(s: &str) -> &str {
     s.trim_end_matches(is_py_whitespace)
 }
 
-/// Checks the shape of a `(hyps, refs)` corpus the way the public `corpus_*`
-/// functions document it and returns the number of reference streams.
-pub(crate) fn check_corpus_shape<R>(n_hyps: usize, refs: &[R], len: impl Fn(&R) -> usize) -> usize {
-    assert!(
-        !refs.is_empty(),
-        "at least one reference stream is required"
-    );
-    for (k, stream) in refs.iter().enumerate() {
-        assert_eq!(
-            len(stream),
-            n_hyps,
-            "reference stream {k} has {} lines but there are {n_hyps} hypotheses",
-            len(stream)
-        );
+/// Checks that a corpus of `n_hyps` hypotheses has at least one reference stream and that
+/// every stream (of lengths `stream_lens`) has one line per hypothesis; returns the number of
+/// streams. The rule of [`corpus_bleu`], [`corpus_chrf`] and the Python binding's scores.
+///
+/// Errors: [`crate::error::Error::Input`] naming the stream and both lengths.
+pub fn corpus_shape(n_hyps: usize, stream_lens: &[usize]) -> Result<usize, crate::error::Error> {
+    use crate::error::Error;
+    if stream_lens.is_empty() {
+        return Err(Error::Input(
+            "at least one reference stream is required".into(),
+        ));
     }
-    refs.len()
+    if let Some((k, len)) = stream_lens.iter().enumerate().find(|(_, &l)| l != n_hyps) {
+        return Err(Error::Input(format!(
+            "reference stream {k} has {len} lines but there are {n_hyps} hypotheses"
+        )));
+    }
+    Ok(stream_lens.len())
+}
+
+/// [`corpus_shape`] for the public `corpus_*` functions, which document a panic.
+pub(crate) fn check_corpus_shape<R>(n_hyps: usize, refs: &[R], len: impl Fn(&R) -> usize) -> usize {
+    let lens: Vec<usize> = refs.iter().map(len).collect();
+    corpus_shape(n_hyps, &lens).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tch::nn::VarStore;
 use tracing::info;
 
+use super::control::TrainControl;
 use super::loss_scale::LossScale;
 use super::optimizer::Adam;
 use super::prepare::{prepare_as, PreparedData, Role, ValidSet};
@@ -45,6 +46,9 @@ pub struct TrainSummary {
     pub elapsed_seconds: f64,
     /// Target tokens seen.
     pub target_tokens: u64,
+    /// Whether the run stopped because its caller asked it to ([`TrainControl::request_stop`]),
+    /// with `last/` saved, before its budget or early stopping ended it.
+    pub stopped_on_request: bool,
 }
 
 /// Trains the model described by `config`; with `resume`, continues from `model_dir/last`.
@@ -64,7 +68,19 @@ pub fn train(config: &Config, resume: bool) -> anyhow::Result<TrainSummary> {
 ///
 /// Errors: as [`train`]; the refusals of [`super::start::open_model_dir`].
 pub fn train_from(config: &Config, start: Start) -> anyhow::Result<TrainSummary> {
-    train_as(config, start, &World::from_env()?)
+    train_with(config, start, &TrainControl::default())
+}
+
+/// [`train_from`] with a [`TrainControl`] through which the caller receives the validation
+/// rows and can ask the run to stop (the Python binding's `tolk.train`).
+///
+/// Errors: as [`train_from`].
+pub fn train_with(
+    config: &Config,
+    start: Start,
+    control: &TrainControl,
+) -> anyhow::Result<TrainSummary> {
+    train_as(config, start, &World::from_env()?, control)
 }
 
 /// Trains as rank `world.rank` of `world.size` data-parallel processes (one process when
@@ -76,8 +92,15 @@ pub fn train_from(config: &Config, start: Start) -> anyhow::Result<TrainSummary>
 /// it wrote (a shared filesystem, or their own identical copy made by `tolk prepare`) and
 /// take rank 0's schedule after each validation. On GPUs rank r uses `cuda:LOCAL_RANK`.
 ///
+/// `control` sees the validation rows; its stop request is heeded by a single process only.
+///
 /// Errors: as [`train`].
-pub fn train_as(config: &Config, start: Start, world: &World) -> anyhow::Result<TrainSummary> {
+pub fn train_as(
+    config: &Config,
+    start: Start,
+    world: &World,
+    control: &TrainControl,
+) -> anyhow::Result<TrainSummary> {
     let started = Instant::now();
     let tc = &config.training;
     set_threads(tc.threads);
@@ -164,6 +187,8 @@ pub fn train_as(config: &Config, start: Start, world: &World) -> anyhow::Result<
         replication,
         started,
         first_update_logged: false,
+        control,
+        stopped_on_request: false,
     };
     trainer.run(&corpus, &lengths)
 }
@@ -248,6 +273,10 @@ struct Trainer<'a> {
     started: Instant,
     /// Whether this session's first update was logged.
     first_update_logged: bool,
+    /// The caller's view of the run and its stop request.
+    control: &'a TrainControl,
+    /// Whether the run stopped at the caller's request.
+    stopped_on_request: bool,
 }
 
 impl Trainer<'_> {
@@ -273,7 +302,7 @@ impl Trainer<'_> {
                 break;
             }
         }
-        if self.state.validated_at != Some(self.state.step) {
+        if self.state.validated_at != Some(self.state.step) && !self.stopped_on_request {
             self.validate_and_checkpoint()?;
         }
         Ok(self.summary())
@@ -286,6 +315,7 @@ impl Trainer<'_> {
             best_valid_bleu: self.state.schedule.best,
             elapsed_seconds: self.state.elapsed_seconds,
             target_tokens: self.state.target_tokens,
+            stopped_on_request: self.stopped_on_request,
         }
     }
 
@@ -358,6 +388,14 @@ impl Trainer<'_> {
             }
             if self.out_of_budget() {
                 info!(step, "training budget reached");
+                stop = true;
+            } else if self.replication.is_none() && self.control.stop_requested() {
+                self.save_last()?;
+                info!(
+                    step,
+                    "stopped on request; last/ saved (resume continues from there)"
+                );
+                self.stopped_on_request = true;
                 stop = true;
             }
             if stop {
@@ -486,6 +524,7 @@ impl Trainer<'_> {
                 / secs.max(1e-9),
         };
         metrics_log::append(&self.md.metrics(), &row)?;
+        self.control.report(&row);
         let decision = state.schedule.observe(
             scores.bleu,
             tc.lr_patience,

@@ -2,8 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::ensure;
-use tolk::artifacts::average::{last_step_checkpoints, write_averaged_model};
+use tolk::artifacts::average::{checkpoints_to_average, write_averaged_model};
 use tolk::artifacts::ModelDir;
 
 /// Average the weights of several checkpoints of one run into a new model directory.
@@ -26,19 +25,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let md = ModelDir::new(&args.model);
-    let dirs = match args.last {
-        Some(n) => last_step_checkpoints(&md, n)?,
-        None => {
-            ensure!(
-                !args.checkpoints.is_empty(),
-                "name the checkpoints to average, or use --last N"
-            );
-            args.checkpoints
-                .iter()
-                .map(|name| md.resolve_checkpoint(Some(name)))
-                .collect::<Result<_, _>>()?
-        }
-    };
+    let dirs = checkpoints_to_average(&md, args.last, &args.checkpoints)?;
     write_averaged_model(&args.model, &dirs, &args.out)?;
     let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
     tracing::info!(out = %args.out.display(), checkpoints = ?names, "averaged");

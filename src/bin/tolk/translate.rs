@@ -9,8 +9,10 @@ use tolk::artifacts::model_dir::LAST;
 use tolk::artifacts::ModelDir;
 use tolk::config::Config;
 use tolk::data::{BadLinePolicy, CorpusError, InputLines};
-use tolk::decode::{AlignmentRecord, Ensemble, TranslateOverrides, Translation, Translator};
-use tolk::document::{nbest_rows, DocumentBatch};
+use tolk::decode::{
+    translate_in_workers, AlignmentRecord, Ensemble, TranslateOverrides, Translation, Translator,
+};
+use tolk::document::DocumentBatch;
 use tolk::model::Seq2Seq;
 use tolk::precision::PrecisionChoice;
 use tolk::runtime::{device_from, set_threads};
@@ -141,36 +143,6 @@ impl Args {
     }
 }
 
-/// Translates `lines` split into contiguous shares, one per translator, each on its own thread
-/// with `threads` libtorch threads (one translator: on this thread, as before).
-fn translate_in_workers(
-    translators: &mut [Translator<Ensemble<Seq2Seq>>],
-    lines: &[String],
-    threads: usize,
-) -> Result<Vec<Vec<Translation>>, tolk::error::Error> {
-    if translators.len() == 1 {
-        return translators[0].translate(lines);
-    }
-    let share = lines.len().div_ceil(translators.len()).max(1);
-    std::thread::scope(|scope| {
-        let work: Vec<_> = translators
-            .iter_mut()
-            .zip(lines.chunks(share))
-            .map(|(t, part)| {
-                scope.spawn(move || {
-                    tch::set_num_threads(threads as i32);
-                    t.translate(part)
-                })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(lines.len());
-        for w in work {
-            out.extend(w.join().expect("translation worker panicked")?);
-        }
-        Ok(out)
-    })
-}
-
 pub fn run(args: Args) -> anyhow::Result<()> {
     tolk::runtime::check_parallelism(args.threads, args.workers)?;
     set_threads(args.threads);
@@ -202,7 +174,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let sources = segmented
             .as_ref()
             .map_or_else(|| lines.clone(), |b| b.model_inputs());
-        let translations = translate_in_workers(&mut translators, &sources, threads_per_worker)?;
+        let translations = if translators.len() == 1 {
+            translators[0].translate(&sources)?
+        } else {
+            let opts = *translators[0].options();
+            translate_in_workers(&mut translators, &sources, &opts, threads_per_worker)?
+        };
         warn_truncated(&translations, lines_done, segmented.as_ref());
         let chunk_out = Chunk {
             offset: lines_done,
@@ -323,32 +300,19 @@ impl Chunk<'_> {
     /// Per line, its hypotheses as (text, score), best first: one line's own, or with
     /// --split-sentences its sentences' joined row by row (scores summed).
     fn line_hypotheses(&self) -> anyhow::Result<Vec<Vec<(String, f64)>>> {
-        let Some(batch) = self.segmented else {
-            return Ok(self
-                .translations
-                .iter()
-                .map(|hyps| {
-                    hyps.iter()
-                        .map(|h| (h.text.clone(), h.hypothesis.score))
-                        .collect()
-                })
-                .collect());
-        };
-        let groups = batch.regroup(self.translations.to_vec());
-        let mut out = Vec::with_capacity(groups.len());
-        for (doc, sentences) in batch.documents().iter().zip(&groups) {
-            let mut rows = Vec::new();
-            for row in nbest_rows(sentences) {
-                let texts: Vec<&str> = row.iter().map(|h| h.text.as_str()).collect();
-                let score = row.iter().map(|h| h.hypothesis.score).sum();
-                rows.push((doc.assemble(&texts)?, score));
-            }
-            if rows.is_empty() {
-                rows.push((doc.assemble::<&str>(&[])?, 0.0));
-            }
-            out.push(rows);
+        let rows: Vec<Vec<(String, f64)>> = self
+            .translations
+            .iter()
+            .map(|hyps| {
+                hyps.iter()
+                    .map(|h| (h.text.clone(), h.hypothesis.score))
+                    .collect()
+            })
+            .collect();
+        match self.segmented {
+            Some(batch) => Ok(batch.joined_rows(rows)?),
+            None => Ok(rows),
         }
-        Ok(out)
     }
 }
 
